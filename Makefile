@@ -1,0 +1,50 @@
+# mmnlab: a thin wrapper over CMake.
+#   make        build (build/)
+#   make test   build, run every test through CTest; then again under
+#               ASan+UBSan (build-asan/), and the threaded tests under TSan
+#               (build-tsan/)
+#   make demo   build, run the demo
+#   make bench  build the benchmarks and run them
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+CTEST ?= ctest
+CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
+
+.PHONY: all build test test-plain test-asan test-tsan demo bench clean
+
+all: build
+
+build:
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CMAKE) --build build -j$(JOBS)
+
+build-asan:
+	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMMN_SANITIZE=address,undefined >/dev/null
+	@$(CMAKE) --build build-asan -j$(JOBS)
+
+build-tsan:
+	@$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMN_SANITIZE=thread >/dev/null
+	@$(CMAKE) --build build-tsan -j$(JOBS)
+
+test: test-plain test-asan test-tsan
+
+test-plain: build
+	cd build && $(CTEST) $(CTEST_FLAGS)
+
+test-asan: build-asan
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST) $(CTEST_FLAGS)
+
+test-tsan: build-tsan
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  $(CTEST) $(CTEST_FLAGS) -L threads
+
+demo: build
+	./build/mmnlab demo
+
+bench: build
+	@if [ -x build/bench/run-bench ]; then ./build/bench/run-bench; \
+	 else echo "bench: no benchmarks built yet"; fi
+
+clean:
+	rm -rf build build-asan build-tsan
