@@ -57,4 +57,15 @@ int page_count(const struct page *page);
 int page_mapcount(const struct page *page);
 bool is_zero_pfn(unsigned long pfn);
 
+/*
+ * get_user_pages_remote(): fault in and take a reference on @nr_pages
+ * pages of @mm from @start.  Caller holds mmap_read_lock(mm).  Returns
+ * the number of pages pinned, or -errno (-EFAULT: no VMA / no access).
+ */
+#define FOLL_WRITE	0x01
+#define FOLL_FORCE	0x10
+long get_user_pages_remote(struct mm_struct *mm, unsigned long start,
+			   unsigned long nr_pages, unsigned int gup_flags,
+			   struct page **pages, int *locked);
+
 #endif

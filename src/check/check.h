@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The checker's hook interface (DESIGN.md section 6).
+ *
+ * mm/, notifier/ and the device API call these hooks at the points where
+ * memory is accessed, translations are made, content is consumed, and
+ * contract points pass.  With checking off every hook is a predictable
+ * branch on mmn_check_enabled and nothing else.
+ *
+ * The checker keeps, per run:
+ *   ghost memory   the sequential truth of every logical location (anon:
+ *                  mm + address; shared memory: the object + offset), one
+ *                  64-bit word at a time, updated atomically with every CPU
+ *                  and device access (both happen under check_lock).
+ *   seals          (frame, generation, location) triples: the primary has
+ *                  consumed the frame's content for that location (COW copy,
+ *                  KSM merge, collapse copy, migration copy) and will never
+ *                  map it there again; a later device write there is lost.
+ *   windows        per device, the invalidations it was told about: range,
+ *                  event, contract point (the return of its callback) and
+ *                  the matching end.  A device access through a translation
+ *                  made before a contract point that covers it is
+ *                  access-after-invalidate.
+ *   a clock        one tick per observed event, printed as #N in reports.
+ */
+#ifndef MMN_CHECK_H
+#define MMN_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <mmn/device.h>
+#include <mmn/linux/mmu_notifier.h>
+
+struct mm_struct;
+struct page;
+
+extern bool mmn_check_enabled;
+
+/* Start a run with checking on (resets all checker state) / end it.
+ * mmn_check_audit() reads every mapped location through the primary and
+ * compares it with the ghost; returns the number of mismatches. */
+void mmn_check_begin(void);
+unsigned long mmn_check_audit(void);
+void mmn_check_end(void);
+
+/* What kind of contract point a notifier callback's return is. */
+enum mmn_contract {
+	MMN_CONTRACT_RANGE_START,	/* classic invalidate_range_start */
+	MMN_CONTRACT_INTERVAL,		/* interval ->invalidate */
+	MMN_CONTRACT_SECONDARY_TLBS,	/* arch_invalidate_secondary_tlbs */
+	MMN_CONTRACT_INVALIDATE_RANGE,	/* legacy invalidate_range (6.1) */
+	MMN_CONTRACT_INVALIDATE_PAGE,	/* legacy invalidate_page (2.6.33) */
+	MMN_CONTRACT_CHANGE_PTE,	/* legacy change_pte */
+	MMN_CONTRACT_RELEASE,		/* ->release */
+};
+
+/* ---- hooks; call through the inline wrappers below ---- */
+void __mmn_check_cpu_access(struct mm_struct *mm, unsigned long va,
+			    struct page *page, bool write, uint64_t val);
+void __mmn_check_fork_page(struct mm_struct *src, struct mm_struct *dst,
+			   unsigned long addr);
+void __mmn_check_reset_range(struct mm_struct *mm, unsigned long start,
+			     unsigned long end);
+void __mmn_check_mm_gone(struct mm_struct *mm);
+void __mmn_check_consumed(struct page *src, struct mm_struct *mm,
+			  unsigned long va, const char *why);
+void __mmn_check_contract(const void *subscription, enum mmn_contract kind,
+			  struct mm_struct *mm, unsigned long start,
+			  unsigned long end, int event);
+void __mmn_check_range_end(const void *subscription, struct mm_struct *mm,
+			   unsigned long start, unsigned long end, int event);
+void __mmn_check_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The lock that makes an access atomic with its ghost update.  Innermost:
+ * nothing is taken and no schedule point is passed while it is held. */
+void mmn_check_lock(void);
+void mmn_check_unlock(void);
+
+static inline void mmn_check_cpu_access(struct mm_struct *mm, unsigned long va,
+					struct page *page, bool write,
+					uint64_t val)
+{
+	if (mmn_check_enabled)
+		__mmn_check_cpu_access(mm, va, page, write, val);
+}
+
+static inline void mmn_check_fork_page(struct mm_struct *src,
+				       struct mm_struct *dst,
+				       unsigned long addr)
+{
+	if (mmn_check_enabled)
+		__mmn_check_fork_page(src, dst, addr);
+}
+
+/* The anon locations of [start, end) of @mm start over at zero
+ * (DONTNEED, munmap, a new mmap). */
+static inline void mmn_check_reset_range(struct mm_struct *mm,
+					 unsigned long start,
+					 unsigned long end)
+{
+	if (mmn_check_enabled)
+		__mmn_check_reset_range(mm, start, end);
+}
+
+static inline void mmn_check_mm_gone(struct mm_struct *mm)
+{
+	if (mmn_check_enabled)
+		__mmn_check_mm_gone(mm);
+}
+
+/* The primary consumed @src's content for location (@mm, @va) and will
+ * never map @src there again.  Call with the copy it made, under
+ * mmn_check_lock() (see mmn_copy_page_consumed()). */
+static inline void mmn_check_consumed(struct page *src, struct mm_struct *mm,
+				      unsigned long va, const char *why)
+{
+	if (mmn_check_enabled)
+		__mmn_check_consumed(src, mm, va, why);
+}
+
+static inline void mmn_check_contract(const void *sub, enum mmn_contract kind,
+				      struct mm_struct *mm, unsigned long start,
+				      unsigned long end, int event)
+{
+	if (mmn_check_enabled)
+		__mmn_check_contract(sub, kind, mm, start, end, event);
+}
+
+static inline void mmn_check_range_end(const void *sub, struct mm_struct *mm,
+				       unsigned long start, unsigned long end,
+				       int event)
+{
+	if (mmn_check_enabled)
+		__mmn_check_range_end(sub, mm, start, end, event);
+}
+
+#endif
