@@ -190,6 +190,8 @@ struct mmn_srcu_struct {
 	unsigned int idx;		/* epoch new readers enter */
 	uint64_t completed;		/* grace periods completed */
 	bool gp_running;
+	unsigned int gp_phase;		/* 0 idle, 1/2: after the 1st/2nd flip */
+	unsigned int cbs_running;	/* callbacks taken off @cbs, still running */
 	struct mmn_rcu_head *cbs;	/* pending call_srcu() callbacks */
 	const char *name;
 };
