@@ -10,6 +10,8 @@
 #define MMN_LINUX_MMU_NOTIFIER_H
 
 #include <mmn/linux/compiler.h>
+#include <mmn/linux/err.h>
+#include <mmn/linux/interval_tree.h>
 #include <mmn/linux/list.h>
 #include <mmn/linux/mm.h>
 #include <mmn/linux/pgtable.h>
@@ -205,7 +207,11 @@ struct mmu_interval_notifier_ops {
 			   unsigned long cur_seq);
 };
 
-/* [start, last]: the interval tree stores an inclusive last address. */
+/*
+ * [start, last]: the interval tree stores an inclusive last address.
+ * start/last are the driver-visible copy of interval_tree.start/.last, set
+ * by mmu_interval_notifier_insert() and constant until remove.
+ */
 struct mmu_interval_notifier {
 	unsigned long start;
 	unsigned long last;
@@ -214,7 +220,7 @@ struct mmu_interval_notifier {
 	struct hlist_node deferred_item;
 	unsigned long invalidate_seq;
 	/* interval tree linkage, private to the notifier core */
-	void *__itree_priv[4];
+	struct interval_tree_node interval_tree;
 };
 
 int mmu_interval_notifier_insert(struct mmu_interval_notifier *interval_sub,
@@ -259,6 +265,13 @@ void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range);
 int __must_check
 mmu_notifier_invalidate_range_start_nonblock(struct mmu_notifier_range *range);
 void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range);
+/*
+ * Era 6.1 only: range_end without the ->invalidate_range call that
+ * range_end makes in that era, for callers that already called
+ * invalidate_range under the PT lock (wp_page_copy, the *_clear_flush_notify
+ * users).  In the other eras it is mmu_notifier_invalidate_range_end().
+ */
+void mmu_notifier_invalidate_range_only_end(struct mmu_notifier_range *range);
 void mmu_notifier_arch_invalidate_secondary_tlbs(struct mm_struct *mm,
 						 unsigned long start,
 						 unsigned long end);
