@@ -402,6 +402,15 @@ static void mn_itree_inv_end(struct mmu_notifier_subscriptions *subs)
 	struct hlist_node *next;
 
 	spin_lock(&subs->lock);
+	/*
+	 * An end without a start: the caller held neither the mmap_lock nor
+	 * an rmap lock across start..end, so has_itree changed in between
+	 * (registration takes all of them), or it called end twice.
+	 */
+	if (WARN_ON(!subs->active_invalidate_ranges)) {
+		spin_unlock(&subs->lock);
+		return;
+	}
 	if (--subs->active_invalidate_ranges ||
 	    !mn_itree_is_invalidating(subs)) {
 		spin_unlock(&subs->lock);
