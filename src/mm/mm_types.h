@@ -120,20 +120,21 @@ struct pgtable {
 
 struct address_space {
 	struct rw_semaphore i_mmap_rwsem;
+	bool all_locks_taken;		/* mm_take_all_locks(), under its mutex */
 	struct list_head i_mmap;	/* vm_area_struct.shared */
 	spinlock_t i_pages_lock;	/* xa_lock of i_pages */
 	struct page **i_pages;		/* by index, NULL = hole */
 	unsigned long nr_slots;
 	unsigned long nrpages;
 	unsigned long i_size;		/* bytes */
-	int refcount;			/* files + VMAs */
+	int refcount;			/* struct files pointing at it */
 	bool shmem;			/* anonymous shared memory object */
 	int id;
 };
 
 struct file {
 	struct address_space *f_mapping;
-	int f_count;
+	int f_count;			/* VMAs (atomic) */
 };
 
 /* ---- anon_vma ---------------------------------------------------- */
@@ -141,8 +142,17 @@ struct file {
 struct anon_vma {
 	struct anon_vma *root;		/* root of this anon_vma tree */
 	struct rw_semaphore rwsem;	/* only the root's is used */
-	int refcount;			/* atomic */
+	/*
+	 * refcount (atomic): one per anon_vma_chain linking a VMA to it, one
+	 * per page whose ->mapping points at it (taken in
+	 * page_add_new_anon_rmap, dropped when the frame is freed), one per
+	 * child anon_vma (on its parent, and on the root).  Linux instead
+	 * relies on SLAB_TYPESAFE_BY_RCU + folio_get_anon_vma(); pinning from
+	 * the page keeps rmap walkers safe without RCU-typesafe memory.
+	 */
+	int refcount;
 	struct anon_vma *parent;
+	bool all_locks_taken;		/* root only: mm_take_all_locks() */
 	struct list_head rb_root;	/* anon_vma_chain.same_anon_vma */
 	int id;
 };
@@ -173,6 +183,22 @@ struct anon_vma_chain {
 #define VM_NOHUGEPAGE	0x40000000UL
 #define VM_MERGEABLE	0x80000000UL
 
+/* handle_mm_fault() results (Linux's values) and fault flags. */
+#define VM_FAULT_OOM		0x000001
+#define VM_FAULT_SIGBUS		0x000002
+#define VM_FAULT_MAJOR		0x000004
+#define VM_FAULT_HWPOISON	0x000010
+#define VM_FAULT_SIGSEGV	0x000040
+#define VM_FAULT_NOPAGE		0x000100
+#define VM_FAULT_LOCKED		0x000200
+#define VM_FAULT_RETRY		0x000400
+#define VM_FAULT_FALLBACK	0x000800
+#define VM_FAULT_ERROR	(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | \
+			 VM_FAULT_HWPOISON)
+
+#define FAULT_FLAG_WRITE	0x01
+#define FAULT_FLAG_REMOTE	0x80	/* not current's mm (a device, hmm) */
+
 struct vm_fault;
 struct vm_operations_struct {
 	const char *name;
@@ -194,6 +220,20 @@ struct vm_area_struct {
 	struct list_head anon_vma_chain; /* anon_vma_chain.same_vma */
 	const struct vm_operations_struct *vm_ops;
 	void *vm_private_data;
+};
+
+/* The state of one fault, as Linux passes it down the fault path. */
+struct vm_fault {
+	struct vm_area_struct *vma;
+	unsigned long address;		/* page aligned */
+	unsigned long real_address;	/* the faulting address */
+	unsigned int flags;		/* FAULT_FLAG_* */
+	unsigned long pgoff;		/* linear_page_index(vma, address) */
+	pmd_t *pmd;
+	pte_t *pte;			/* valid while ptl is held */
+	pte_t orig_pte;			/* the pte seen before taking ptl */
+	spinlock_t *ptl;
+	struct page *page;		/* ->fault() result, referenced */
 };
 
 static inline unsigned long vma_pages(const struct vm_area_struct *vma)
@@ -240,6 +280,8 @@ struct mm_struct {
 	struct mmu_notifier_subscriptions *notifier_subscriptions;
 	unsigned long write_protect_seq; /* odd while fork copies ptes */
 	long rss_anon, rss_file;	/* atomic */
+	unsigned long mmap_base;	/* top of the top-down mmap area */
+	unsigned long nr_tlb_flushes;	/* atomic: flush_tlb_* calls, for tests */
 	struct list_head mmlist;	/* all mms, for audits and KSM */
 	int id;
 	char name[16];			/* "mm#3" */

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The primary MMU's cross-file interface (mm/internal.h in Linux): what the
+ * files of src/mm/ call of each other, and what the layers above (notifier/,
+ * check/, later mm/ features) may call.  Linux names for Linux functions;
+ * lab-only helpers carry the __mmn_ prefix.
+ *
+ * Page tables are freed only at exit: every table below the pgd is freed by
+ * exit_mmap() after the final TLB flush, the pgd by __mmdrop().  munmap,
+ * MADV_DONTNEED and mprotect leave empty tables in place.  That is what lets
+ * the CPU access path walk the upper levels without locks or RCU.
+ */
+#ifndef MMN_MM_INTERNAL_H
+#define MMN_MM_INTERNAL_H
+
+#include <limits.h>
+
+#include <mmn/era.h>
+#include <mmn/linux/lockdep.h>
+#include <mmn/linux/mmu_notifier.h>
+#include <mmn/mm.h>
+
+#include "mm/mm_types.h"
+
+#ifndef ULONG_MAX
+#define ULONG_MAX (~0UL)
+#endif
+#define IS_ERR_VALUE(x)	((unsigned long)(x) >= (unsigned long)-4095)
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* Per-run setup of the mm layer (called by mmn_mem_init/exit). */
+void __mmn_mmap_init(void);
+void __mmn_mmap_exit(void);
+void __mmn_fork_init(void);
+void __mmn_fork_exit(void);
+void __mmn_rmap_ids_reset(void);
+void __mmn_shmem_ids_reset(void);
+
+/* ------------------------------------------------------------------ */
+/* Invariant checks, graded: 0 off, 1 cheap (default), 2 expensive     */
+/* walks (whole page tables, every frame).                             */
+
+extern int mmn_mm_debug;
+#define MM_CHECK(level, cond)                                          \
+	do {                                                            \
+		if (mmn_mm_debug >= (level))                            \
+			WARN_ON(!(cond));                               \
+	} while (0)
+#define VM_WARN_ON(cond)	WARN_ON(cond)
+
+/* ------------------------------------------------------------------ */
+/* Observation points for the checker (check/).  Empty for now; each is */
+/* called at exactly one place per event so check/ can hook it.        */
+
+/* A CPU access, under the PTL (or page_table_lock for a huge PMD),
+ * after the permission check, with the value read or written. */
+static inline void __mmn_hook_cpu_access(struct mm_struct *mm, unsigned long va,
+					 struct page *page, bool write,
+					 uint64_t val) { }
+/* A pte (or PMD leaf) store, from set_pte_at()/ptep_get_and_clear(). */
+static inline void __mmn_hook_pte_write(struct mm_struct *mm, unsigned long addr,
+					pte_t *ptep, pte_t old, pte_t new) { }
+/* A frame goes back to the pool (generation about to be bumped). */
+static inline void __mmn_hook_page_free(struct page *page) { }
+/* The primary consumed @from's content into @to for location @addr. */
+static inline void __mmn_hook_page_copy(struct mm_struct *mm, unsigned long addr,
+					struct page *to, struct page *from) { }
+
+/* ------------------------------------------------------------------ */
+/* page_alloc.c: the frame pool                                        */
+
+#define ZERO_PFN	0UL
+
+struct page *alloc_pages(unsigned int order);	/* refcount 1, not zeroed */
+struct page *alloc_zeroed_page(void);
+void __free_pages(struct page *page);		/* the one free path */
+struct page *compound_head(struct page *page);
+uint64_t *__mmn_page_data(struct page *page);	/* the frame's 512 words */
+void clear_page_data(struct page *page);
+void copy_page_data(struct page *to, struct page *from);
+bool trylock_page(struct page *page);
+void lock_page(struct page *page);
+void unlock_page(struct page *page);
+bool PageLocked(struct page *page);
+void page_mapcount_inc(struct page *page);
+int page_mapcount_dec(struct page *page);	/* returns the new count */
+void __mmn_stat_add(int item, long delta);
+enum { MMN_STAT_ANON, MMN_STAT_FILE, MMN_STAT_PGTABLE, MMN_STAT_MMS,
+       MMN_STAT_VMAS, MMN_STAT_ANON_VMAS, MMN_STAT_MAPPINGS, MMN_STAT__NR };
+/* Every frame's counts are consistent; call only when nothing runs. */
+bool page_counts_valid(void);
+
+static inline bool PageFlag(const struct page *page, int bit)
+{
+	return __atomic_load_n(&page->flags, __ATOMIC_RELAXED) & (1UL << bit);
+}
+static inline void SetPageFlag(struct page *page, int bit)
+{
+	__atomic_fetch_or(&page->flags, 1UL << bit, __ATOMIC_RELAXED);
+}
+static inline void ClearPageFlag(struct page *page, int bit)
+{
+	__atomic_fetch_and(&page->flags, ~(1UL << bit), __ATOMIC_RELAXED);
+}
+#define PageAnon(p)		PageFlag((p), PG_anon)
+#define PageAnonExclusive(p)	PageFlag((p), PG_anon_exclusive)
+#define SetPageAnonExclusive(p)	SetPageFlag((p), PG_anon_exclusive)
+#define ClearPageAnonExclusive(p) ClearPageFlag((p), PG_anon_exclusive)
+#define PageReserved(p)		PageFlag((p), PG_reserved)
+#define PageDirty(p)		PageFlag((p), PG_dirty)
+#define SetPageDirty(p)		SetPageFlag((p), PG_dirty)
+
+/* ------------------------------------------------------------------ */
+/* pgtable.c: 4-level page tables                                      */
+
+static inline uint64_t __entry_get(const uint64_t *e)
+{
+	return __atomic_load_n(e, __ATOMIC_ACQUIRE);
+}
+static inline pte_t ptep_get(pte_t *ptep)
+{
+	return __pte(__atomic_load_n(&ptep->pte, __ATOMIC_RELAXED));
+}
+static inline pmd_t pmdp_get(pmd_t *pmdp)
+{
+	return __pmd(__atomic_load_n(&pmdp->pmd, __ATOMIC_ACQUIRE));
+}
+static inline bool pte_same(pte_t a, pte_t b)
+{
+	return a.pte == b.pte;
+}
+/* The table an upper-level entry points to. */
+static inline struct pgtable *entry_table(uint64_t e)
+{
+	return (struct pgtable *)(uintptr_t)(e & _PAGE_PFN_MASK);
+}
+static inline unsigned long pte_index(unsigned long addr)
+{
+	return (addr >> PAGE_SHIFT) & (PTRS_PER_TABLE - 1);
+}
+static inline unsigned long pmd_addr_end(unsigned long addr, unsigned long end)
+{
+	unsigned long boundary = (addr + PMD_SIZE) & PMD_MASK;
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+static inline unsigned long pud_addr_end(unsigned long addr, unsigned long end)
+{
+	unsigned long boundary = (addr + (1UL << PUD_SHIFT)) & ~((1UL << PUD_SHIFT) - 1);
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
+struct pgtable *pgtable_alloc(int level, unsigned long base);
+void pgtable_free(struct pgtable *table);
+/* Lockless lookups: NULL when a level is missing. */
+uint64_t *pud_lookup(struct mm_struct *mm, unsigned long addr);
+pmd_t *mm_find_pmd(struct mm_struct *mm, unsigned long addr);
+/* Populate the upper levels (page_table_lock); NULL on -ENOMEM. */
+pmd_t *mm_alloc_pmd(struct mm_struct *mm, unsigned long addr);
+/* Populate the PTE table under @pmd; -ENOMEM.  0 also when a huge leaf
+ * appeared meanwhile (the caller rechecks). */
+int __pte_alloc(struct mm_struct *mm, pmd_t *pmd);
+/* The PTE table's lock, and the locked pte for @addr; NULL when the PMD is
+ * none or a huge leaf. */
+spinlock_t *pte_lockptr(pmd_t pmd);
+pte_t *pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
+			   unsigned long addr, spinlock_t **ptlp);
+/* The pte for @addr without taking its lock (the caller locks *ptlp). */
+pte_t *pte_offset_map_nolock(struct mm_struct *mm, pmd_t *pmd,
+			     unsigned long addr, spinlock_t **ptlp);
+pte_t *pte_alloc_map_lock(struct mm_struct *mm, pmd_t *pmd,
+			  unsigned long addr, spinlock_t **ptlp);
+static inline void pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
+{
+	spin_unlock(ptl);
+}
+/* pmd_lock(): huge PMD leaves are under page_table_lock. */
+spinlock_t *pmd_lock(struct mm_struct *mm, pmd_t *pmd);
+
+/* Every pte store of the primary MMU goes through these. */
+void set_pte_at(struct mm_struct *mm, unsigned long addr, pte_t *ptep, pte_t pte);
+pte_t ptep_get_and_clear(struct mm_struct *mm, unsigned long addr, pte_t *ptep);
+pte_t ptep_clear_flush(struct vm_area_struct *vma, unsigned long addr, pte_t *ptep);
+void ptep_set_wrprotect(struct mm_struct *mm, unsigned long addr, pte_t *ptep);
+/* Accessed/dirty update on the pte (fault path); true if it changed. */
+bool ptep_set_access_flags(struct vm_area_struct *vma, unsigned long addr,
+			   pte_t *ptep, pte_t entry);
+/* mprotect's transaction (x86: get_and_clear, then commit). */
+pte_t ptep_modify_prot_start(struct vm_area_struct *vma, unsigned long addr,
+			     pte_t *ptep);
+void ptep_modify_prot_commit(struct vm_area_struct *vma, unsigned long addr,
+			     pte_t *ptep, pte_t old_pte, pte_t pte);
+/* The MMU's own accessed/dirty update (access.c), not a VM pte write. */
+void __mmn_hw_set_ad(uint64_t *entry, uint64_t bits);
+pte_t pte_modify(pte_t pte, uint64_t newprot);
+/* The struct page behind a pte, NULL for special ptes (zero page, PFN). */
+struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_t pte);
+/* exit_mmap(): hand every table below the pgd to the gather. */
+struct mmu_gather;
+void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm);
+
+/* ------------------------------------------------------------------ */
+/* tlb.c: TLB flushes and the mmu_gather                               */
+
+void flush_tlb_mm_range(struct mm_struct *mm, unsigned long start, unsigned long end);
+void flush_tlb_page(struct vm_area_struct *vma, unsigned long addr);
+void flush_tlb_range(struct vm_area_struct *vma, unsigned long start, unsigned long end);
+void flush_tlb_mm(struct mm_struct *mm);
+
+struct mmu_gather {
+	struct mm_struct *mm;
+	bool fullmm;			/* exit_mmap: the whole mm goes */
+	unsigned long start, end;	/* range to flush, [start, end) */
+	struct page **pages;		/* puts deferred to after the flush */
+	unsigned int nr_pages, max_pages;
+	struct pgtable **tables;	/* tables freed after the flush */
+	unsigned int nr_tables, max_tables;
+};
+
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
+void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm_struct *mm);
+void tlb_flush_pte_range(struct mmu_gather *tlb, unsigned long addr, unsigned long size);
+void tlb_remove_page(struct mmu_gather *tlb, struct page *page);
+void tlb_remove_table(struct mmu_gather *tlb, struct pgtable *table);
+/* Flush the gathered range, THEN put the gathered pages and free tables. */
+void tlb_finish_mmu(struct mmu_gather *tlb);
+
+/* ------------------------------------------------------------------ */
+/* mmap.c: the VMA set                                                  */
+
+#define MMAP_MIN_ADDR	0x10000UL
+#define MMAP_BASE	0x7f0000000000UL
+
+struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
+struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
+struct vm_area_struct *vma_prev(struct mm_struct *mm, struct vm_area_struct *vma);
+struct vm_area_struct *vma_next(struct mm_struct *mm, struct vm_area_struct *vma);
+int vma_index(struct mm_struct *mm, struct vm_area_struct *vma);
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
+void vm_area_free(struct vm_area_struct *vma);
+int vma_link(struct mm_struct *mm, struct vm_area_struct *vma);	/* -ENOMEM */
+uint64_t vm_get_page_prot(unsigned long vm_flags);
+int split_vma(struct vm_area_struct *vma, unsigned long addr);
+/* Merge @vma with its neighbours where Linux would; returns the survivor. */
+struct vm_area_struct *vma_merge_neighbours(struct vm_area_struct *vma);
+/* Unmap [start, end) under mmap_lock write (munmap, MAP_FIXED). */
+int do_munmap_locked(struct mm_struct *mm, unsigned long start, unsigned long end);
+/* Free page-table references and the VMA (after tlb_finish_mmu). */
+void remove_vma(struct vm_area_struct *vma);
+void exit_mmap(struct mm_struct *mm);
+bool mm_vmas_valid(struct mm_struct *mm);
+static inline bool vma_is_accessible(const struct vm_area_struct *vma)
+{
+	return vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC);
+}
+
+/*
+ * mm_take_all_locks(): for mmu_notifier registration.  The caller holds
+ * mmap_lock for write.  Takes every anon_vma root rwsem and every mapping
+ * i_mmap_rwsem of the mm's VMAs, each once (mappings first, then
+ * anon_vmas, as Linux), under a global mutex.  Returns 0 (no signals in
+ * the lab).  mm_drop_all_locks() releases them.
+ */
+int mm_take_all_locks(struct mm_struct *mm);
+void mm_drop_all_locks(struct mm_struct *mm);
+
+/* ------------------------------------------------------------------ */
+/* memory.c: faults, zap, fork's page-table copy                        */
+
+/* Under mmap_lock (read).  Returns VM_FAULT_* (0 = handled or retry). */
+int handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
+		    unsigned int flags);
+struct zap_details;
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
+			   unsigned long size);
+/* One UNMAP range [start, end) around zapping @vmas[0..n). */
+void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct **vmas, int n,
+		unsigned long start, unsigned long end);
+int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
+void copy_user_highpage(struct page *to, struct page *from);
+
+/* ------------------------------------------------------------------ */
+/* fork.c: mm lifetime                                                  */
+
+struct mm_struct *mm_alloc(void);
+void __mmdrop(struct mm_struct *mm);
+
+/* ------------------------------------------------------------------ */
+/* rmap.c                                                               */
+
+int anon_vma_prepare(struct vm_area_struct *vma);	/* -ENOMEM */
+int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src);
+int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma);
+void unlink_anon_vmas(struct vm_area_struct *vma);
+void get_anon_vma(struct anon_vma *anon_vma);
+void put_anon_vma(struct anon_vma *anon_vma);
+void anon_vma_lock_write(struct anon_vma *anon_vma);
+void anon_vma_unlock_write(struct anon_vma *anon_vma);
+void anon_vma_lock_read(struct anon_vma *anon_vma);
+void anon_vma_unlock_read(struct anon_vma *anon_vma);
+
+void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			    unsigned long address);
+void page_move_anon_rmap(struct page *page, struct vm_area_struct *vma);
+void page_add_file_rmap(struct page *page, struct vm_area_struct *vma);
+void page_dup_rmap(struct page *page);
+void page_remove_rmap(struct page *page, struct vm_area_struct *vma);
+static inline struct anon_vma *page_anon_vma(struct page *page)
+{
+	return PageAnon(page) ? (struct anon_vma *)READ_ONCE(page->mapping) : NULL;
+}
+/* Where @page would be mapped in @vma; -EFAULT if outside it. */
+unsigned long vma_address(struct page *page, struct vm_area_struct *vma);
+
+/*
+ * rmap walk: call rmap_one for every VMA that may map @page at the address
+ * it would have there.  Anon: under anon_vma->root->rwsem (read), file:
+ * under mapping->i_mmap_rwsem (read).  The caller holds a reference on
+ * @page and its lock (as Linux requires the folio lock), so ->mapping is
+ * stable.  rmap_one returns false to stop the walk.
+ */
+struct rmap_walk_control {
+	void *arg;
+	bool (*rmap_one)(struct page *page, struct vm_area_struct *vma,
+			 unsigned long address, void *arg);
+};
+void rmap_walk(struct page *page, struct rmap_walk_control *rwc);
+void rmap_walk_anon(struct page *page, struct rmap_walk_control *rwc);
+void rmap_walk_file(struct page *page, struct rmap_walk_control *rwc);
+/* page_vma_mapped_walk(), one pte: the locked pte of @vma at @address if
+ * it maps @page (*ptlp held), else NULL. */
+pte_t *page_vma_mapped_pte(struct page *page, struct vm_area_struct *vma,
+			   unsigned long address, spinlock_t **ptlp);
+
+/* ------------------------------------------------------------------ */
+/* shmem.c                                                              */
+
+struct file *shmem_file_setup(unsigned long size);	/* NULL: -ENOMEM */
+void get_file(struct file *file);
+void fput(struct file *file);
+extern const struct vm_operations_struct shmem_vm_ops;
+/* The page at @index, created (zeroed) if absent, with a reference. */
+int shmem_get_page(struct address_space *mapping, unsigned long index,
+		   struct page **pagep);
+void vma_interval_tree_insert(struct vm_area_struct *vma, struct address_space *mapping);
+void vma_interval_tree_remove(struct vm_area_struct *vma, struct address_space *mapping);
+void i_mmap_lock_write(struct address_space *mapping);
+void i_mmap_unlock_write(struct address_space *mapping);
+void i_mmap_lock_read(struct address_space *mapping);
+void i_mmap_unlock_read(struct address_space *mapping);
+
+/* ------------------------------------------------------------------ */
+/* mm counters                                                          */
+
+static inline void inc_mm_counter(struct mm_struct *mm, bool anon)
+{
+	__atomic_fetch_add(anon ? &mm->rss_anon : &mm->rss_file, 1, __ATOMIC_RELAXED);
+}
+static inline void dec_mm_counter(struct mm_struct *mm, bool anon)
+{
+	__atomic_fetch_sub(anon ? &mm->rss_anon : &mm->rss_file, 1, __ATOMIC_RELAXED);
+}
+
+#endif /* MMN_MM_INTERNAL_H */
