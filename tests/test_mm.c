@@ -751,6 +751,27 @@ TEST(mm_take_all_locks_once)
 
 /* ---- notifier order, through the recorder ------------------------------ */
 
+/* The recorder's lines, with a zero offset spelled "0" whichever way the
+ * recorder prints it ("0" or "0x0"), so that only the order is pinned. */
+static const char *rec_text(struct mmn_recorder *rec)
+{
+	static char buf[4096];
+	const char *t = mmn_recorder_text(rec);
+	size_t o = 0;
+
+	for (size_t i = 0; t[i] && o + 1 < sizeof(buf); i++) {
+		if (i > 0 && (t[i - 1] == '[' || t[i - 1] == '+') &&
+		    !strncmp(&t[i], "0x0,", 4)) {
+			buf[o++] = '0';
+			i += 2;
+			continue;
+		}
+		buf[o++] = t[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
 static struct mmn_recorder *rec_on(struct mm_struct *mm, unsigned long base)
 {
 	int err;
@@ -772,7 +793,7 @@ TEST(notify_cow_order)
 	rec = rec_on(p, a);
 	ASSERT_TRUE(rec != NULL);
 	EXPECT_EQ(mmn_store(p, a + PG, 5), 0);
-	ASSERT_STR_CONTAINS(mmn_recorder_text(rec),
+	ASSERT_STR_CONTAINS(rec_text(rec),
 		"start CLEAR [+0x1000,+0x2000) blk=1 atomic=0\n"
 		"arch_invalidate_secondary_tlbs [+0x1000,+0x2000) atomic=1\n"
 		"end CLEAR [+0x1000,+0x2000) blk=1 atomic=0\n");
@@ -801,7 +822,7 @@ TEST(notify_fork_order)
 	mmn_store(p, s, 1);
 	rec = rec_on(p, a);
 	c = mmn_fork(p, &err);
-	ASSERT_STR_CONTAINS(mmn_recorder_text(rec),
+	ASSERT_STR_CONTAINS(rec_text(rec),
 		"start PROTECTION_PAGE [+0,+0x4000) blk=1 atomic=0\n"
 		"end PROTECTION_PAGE [+0,+0x4000) blk=1 atomic=0\n"
 		"arch_invalidate_secondary_tlbs [0,0xffffffffffffffff) atomic=0\n");
@@ -823,7 +844,7 @@ TEST(notify_munmap_order)
 	EXPECT_EQ(mmn_mprotect(mm, a + 4 * PG, PG, PROT_READ), 0);
 	rec = rec_on(mm, a);
 	EXPECT_EQ(mmn_munmap(mm, a + 2 * PG, 4 * PG), 0);
-	ASSERT_STR_CONTAINS(mmn_recorder_text(rec),
+	ASSERT_STR_CONTAINS(rec_text(rec),
 		"start UNMAP [+0x2000,+0x6000) blk=1 atomic=0\n"
 		"end UNMAP [+0x2000,+0x6000) blk=1 atomic=0\n"
 		"arch_invalidate_secondary_tlbs [+0x2000,+0x6000) atomic=0\n");
@@ -844,7 +865,7 @@ TEST(notify_dontneed_order)
 	EXPECT_EQ(mmn_mprotect(mm, a + 2 * PG, 2 * PG, PROT_READ), 0);
 	rec = rec_on(mm, a);
 	EXPECT_EQ(mmn_madvise(mm, a + PG, 3 * PG, MADV_DONTNEED), 0);
-	ASSERT_STR_CONTAINS(mmn_recorder_text(rec),
+	ASSERT_STR_CONTAINS(rec_text(rec),
 		"start CLEAR [+0x1000,+0x2000) blk=1 atomic=0\n"
 		"end CLEAR [+0x1000,+0x2000) blk=1 atomic=0\n"
 		"start CLEAR [+0x2000,+0x4000) blk=1 atomic=0\n"
@@ -868,7 +889,7 @@ TEST(notify_mprotect_order)
 	EXPECT_EQ(mmn_mprotect(mm, b, 4 * PG, PROT_READ), 0);	/* untouched */
 	EXPECT_EQ(mmn_recorder_lines(rec), 0);
 	EXPECT_EQ(mmn_mprotect(mm, a, 4 * PG, PROT_READ), 0);
-	ASSERT_STR_CONTAINS(mmn_recorder_text(rec),
+	ASSERT_STR_CONTAINS(rec_text(rec),
 		"start PROTECTION_VMA [+0,+0x4000) blk=1 atomic=0\n"
 		"end PROTECTION_VMA [+0,+0x4000) blk=1 atomic=0\n"
 		"arch_invalidate_secondary_tlbs [+0x1000,+0x2000) atomic=0\n");
@@ -876,7 +897,7 @@ TEST(notify_mprotect_order)
 	mmn_recorder_clear(rec);
 	/* an upgrade needs no flush */
 	EXPECT_EQ(mmn_mprotect(mm, a, 4 * PG, RW), 0);
-	ASSERT_STR_CONTAINS(mmn_recorder_text(rec),
+	ASSERT_STR_CONTAINS(rec_text(rec),
 		"start PROTECTION_VMA [+0,+0x4000) blk=1 atomic=0\n"
 		"end PROTECTION_VMA [+0,+0x4000) blk=1 atomic=0\n");
 	EXPECT_EQ(mmn_recorder_lines(rec), 2);
@@ -894,7 +915,7 @@ TEST(notify_exit_order)
 	mmn_store(mm, a, 1);
 	rec = rec_on(mm, a);
 	mmn_exit(mm);
-	ASSERT_STR_CONTAINS(mmn_recorder_text(rec), "release");
+	ASSERT_STR_CONTAINS(rec_text(rec), "release");
 	EXPECT_TRUE(strncmp(mmn_recorder_text(rec), "release", 7) == 0);
 	mmn_recorder_destroy(rec);
 }

@@ -530,9 +530,9 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0,
 					src_mm, addr, end);
 		mmu_notifier_invalidate_range_start(&range);
-		/* raw_write_seqcount_begin(): GUP-fast backs off while odd */
-		__atomic_fetch_add(&src_mm->write_protect_seq, 1, __ATOMIC_RELAXED);
-		smp_wmb();
+		/* raw_write_seqcount_begin(): GUP-fast backs off while odd;
+		 * the seq_cst RMW is the write barrier after it */
+		__atomic_fetch_add(&src_mm->write_protect_seq, 1, __ATOMIC_SEQ_CST);
 	}
 	for (; addr < end; addr = next) {
 		pmd_t *src_pmd, *dst_pmd;
@@ -557,8 +557,8 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 			break;
 	}
 	if (is_cow) {
-		smp_wmb();
-		__atomic_fetch_add(&src_mm->write_protect_seq, 1, __ATOMIC_RELAXED);
+		/* raw_write_seqcount_end(): the pte writes before it */
+		__atomic_fetch_add(&src_mm->write_protect_seq, 1, __ATOMIC_RELEASE);
 		mmu_notifier_invalidate_range_end(&range);
 	}
 	return ret;
