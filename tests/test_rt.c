@@ -792,3 +792,23 @@ TEST(rt_config_kept)
 	EXPECT_EQ(cfg->backend, MMN_BACKEND_THREADS);
 	EXPECT_EQ(cfg->stress_yield_permille, 0);
 }
+
+/* With an echo stream set, each record is also printed as it is recorded. */
+TEST(report_echo)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	harness_expect_violations();
+	ASSERT_TRUE(f != NULL);
+	mmn_report_set_echo(f);
+	mmn_report(MMN_V_DEADLOCK, NULL, "every agent is stuck");
+	mmn_report_set_echo(NULL);
+	mmn_report(MMN_V_DEADLOCK, NULL, "not echoed");
+	fclose(f);
+	ASSERT_STR_CONTAINS(out, "=\nevery agent is stuck\n=");
+	EXPECT_TRUE(strstr(out, "not echoed") == NULL);
+	EXPECT_EQ(mmn_report_count(), 2);
+	free(out);
+}
