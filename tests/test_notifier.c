@@ -564,9 +564,9 @@ TEST(era_2_6_33)
 	EXPECT_EQ(t.starts, 1);
 	EXPECT_EQ(t.inv_page, 2);	/* the change_pte fallback + one */
 	ASSERT_STR_CONTAINS(mmn_recorder_text(rec),
-		"start CLEAR [+0,+0x1000) blk=0 atomic=1\n"
-		"end CLEAR [+0,+0x1000) blk=0 atomic=1\n"
-		"change_pte +0 atomic=1\n"
+		"start CLEAR [+0x0,+0x1000) blk=0 atomic=1\n"
+		"end CLEAR [+0x0,+0x1000) blk=0 atomic=1\n"
+		"change_pte +0x0 atomic=1\n"
 		"invalidate_page +0x1000 atomic=1\n");
 	EXPECT_EQ(mmu_interval_notifier_insert(&isub, mm, BASE, PG(1), NULL),
 		  -EOPNOTSUPP);
@@ -1067,4 +1067,246 @@ TEST(interval_tree_scale)
 	EXPECT_TRUE(interval_tree_empty(&root));
 	free(order);
 	free(nodes);
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * The pinned call sequence of each primary operation, era 6.12, as a
+ * recording driver sees it: a classic notifier (start/end/release/young),
+ * an SVA-style notifier (arch_invalidate_secondary_tlbs), and an interval
+ * notifier over A.  Sources: reference/real-kernel.md section 5 (the 6.12
+ * traces: event, range, blockable, context, interval before classic) and,
+ * for the flush-time arch_invalidate_secondary_tlbs lines the traces do
+ * not list one by one, Linux 6.12's x86 flush_tlb_mm_range() as called by
+ * ptep_clear_flush() (under the PTL), tlb_finish_mmu() (after range_end,
+ * only for ptes whose change needs a flush: pte_needs_flush()) and
+ * dup_mmap()'s flush_tlb_mm() (everything, after the last range_end).
+ *
+ *   A   0x10000000, 16 pages, private anon RW, touched, interval over it
+ *   A2  0x10400000, 4 pages, private anon RW, touched
+ *   U   0x10800000, 4 pages, private anon RW, never touched (no anon_vma)
+ *   S   0x10c00000, 4 pages, shared anon RW, touched
+ *   F   0x200000000000, 4 pages, private anon RW, never touched, alone in
+ *       its PUD (mprotect starts its range at the first populated PUD)
+ */
+#define A	0x10000000UL
+#define A2	0x10400000UL
+#define U	0x10800000UL
+#define S	0x10c00000UL
+#define F	0x200000000000UL
+
+struct seq_fixture {
+	struct mm_struct *mm;
+	struct mmn_recorder *rec;
+};
+
+static int map_fixed(struct mm_struct *mm, unsigned long addr,
+		     unsigned long len, int flags)
+{
+	long ret = mmn_mmap(mm, addr, len, PROT_READ | PROT_WRITE,
+			    flags | MAP_ANONYMOUS | MAP_FIXED);
+
+	return ret == (long)addr ? 0 : -1;
+}
+
+static int touch(struct mm_struct *mm, unsigned long addr, int pages)
+{
+	for (int i = 0; i < pages; i++)
+		if (mmn_store(mm, addr + PG(i), 0x1000 + i))
+			return -1;
+	return 0;
+}
+
+/* Map and populate; the recorder starts with an empty log. */
+static bool seq_setup(struct seq_fixture *f)
+{
+	int err;
+
+	f->mm = mmn_mm_create();
+	if (!f->mm || map_fixed(f->mm, A, PG(16), MAP_PRIVATE) ||
+	    map_fixed(f->mm, A2, PG(4), MAP_PRIVATE) ||
+	    map_fixed(f->mm, U, PG(4), MAP_PRIVATE) ||
+	    map_fixed(f->mm, S, PG(4), MAP_SHARED) ||
+	    map_fixed(f->mm, F, PG(4), MAP_PRIVATE))
+		return false;
+	f->rec = mmn_recorder_create(f->mm, MMN_REC_TLBS, &err);
+	if (!f->rec || mmn_recorder_add_interval(f->rec, A, PG(16)))
+		return false;
+	mmn_recorder_set_base(f->rec, A);
+	/* fault-in: fresh anonymous memory is populated without a callback */
+	if (touch(f->mm, A, 16) || touch(f->mm, A2, 4) || touch(f->mm, S, 4))
+		return false;
+	return true;
+}
+
+static void seq_teardown(struct seq_fixture *f)
+{
+	if (f->mm)
+		mmn_exit(f->mm);
+	mmn_recorder_destroy(f->rec);
+}
+
+#define EXPECT_LOG(f, text) do {					\
+	const char *__log = mmn_recorder_text((f)->rec);		\
+	if (strcmp(__log, (text)))					\
+		harness_fail(__FILE__, __LINE__,			\
+			     "log differs\n--- expected\n%s--- got\n%s", \
+			     (text), __log);				\
+	mmn_recorder_clear((f)->rec);					\
+} while (0)
+
+/* page faults that populate fresh anonymous memory notify nobody */
+TEST(seq_fault_in)
+{
+	struct seq_fixture f = { 0 };
+
+	ASSERT_TRUE(seq_setup(&f));
+	EXPECT_LOG(&f, "");
+	seq_teardown(&f);
+}
+
+/* fork: PROTECTION_PAGE on the parent for each COW VMA with an anon_vma,
+ * whole VMA; nothing for U (never touched) or S (shared); then the
+ * parent's flush_tlb_mm */
+TEST(seq_fork)
+{
+	struct seq_fixture f = { 0 };
+	struct mm_struct *child;
+	int err;
+
+	ASSERT_TRUE(seq_setup(&f));
+	child = mmn_fork(f.mm, &err);
+	ASSERT_TRUE(child);
+	EXPECT_LOG(&f,
+		"interval PROTECTION_PAGE [+0x0,+0x10000) blk=1 seq=3\n"
+		"start PROTECTION_PAGE [+0x0,+0x10000) blk=1 atomic=0\n"
+		"end PROTECTION_PAGE [+0x0,+0x10000) blk=1 atomic=0\n"
+		"start PROTECTION_PAGE [+0x400000,+0x404000) blk=1 atomic=0\n"
+		"end PROTECTION_PAGE [+0x400000,+0x404000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [0x0,0xffffffffffffffff) atomic=0\n");
+	mmn_exit(child);
+	EXPECT_LOG(&f, "");	/* the child's teardown is not the parent's */
+	seq_teardown(&f);
+}
+
+/* a write to a COW page while the child lives: CLEAR over one page, the
+ * secondary TLB flush under the PT lock, end; after the child exited the
+ * page is reused: nothing */
+TEST(seq_cow)
+{
+	struct seq_fixture f = { 0 };
+	struct mm_struct *child;
+	int err;
+
+	ASSERT_TRUE(seq_setup(&f));
+	child = mmn_fork(f.mm, &err);
+	ASSERT_TRUE(child);
+	mmn_recorder_clear(f.rec);
+	ASSERT_EQ(mmn_store(f.mm, A + PG(2), 7), 0);
+	EXPECT_LOG(&f,
+		"interval CLEAR [+0x2000,+0x3000) blk=1 seq=5\n"
+		"start CLEAR [+0x2000,+0x3000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x2000,+0x3000) atomic=1\n"
+		"end CLEAR [+0x2000,+0x3000) blk=1 atomic=0\n");
+	ASSERT_EQ(mmn_store(f.mm, A + PG(2), 8), 0);	/* now writable */
+	EXPECT_LOG(&f, "");
+	mmn_exit(child);
+	ASSERT_EQ(mmn_store(f.mm, A + PG(3), 9), 0);	/* reuse, no copy */
+	EXPECT_LOG(&f, "");
+	seq_teardown(&f);
+}
+
+/* MADV_DONTNEED: CLEAR over the range; the flush (tlb_finish_mmu) after
+ * range_end */
+TEST(seq_dontneed)
+{
+	struct seq_fixture f = { 0 };
+
+	ASSERT_TRUE(seq_setup(&f));
+	ASSERT_EQ(mmn_madvise(f.mm, A + PG(4), PG(4), MADV_DONTNEED), 0);
+	EXPECT_LOG(&f,
+		"interval CLEAR [+0x4000,+0x8000) blk=1 seq=3\n"
+		"start CLEAR [+0x4000,+0x8000) blk=1 atomic=0\n"
+		"end CLEAR [+0x4000,+0x8000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x4000,+0x8000) atomic=0\n");
+	seq_teardown(&f);
+}
+
+/* mprotect: PROTECTION_VMA over the range from the first populated PUD;
+ * RO flushes (after range_end), RW does not need to (x86
+ * pte_needs_flush); nothing when no PUD of the range is populated */
+TEST(seq_mprotect)
+{
+	struct seq_fixture f = { 0 };
+
+	ASSERT_TRUE(seq_setup(&f));
+	ASSERT_EQ(mmn_mprotect(f.mm, A, PG(16), PROT_READ), 0);
+	EXPECT_LOG(&f,
+		"interval PROTECTION_VMA [+0x0,+0x10000) blk=1 seq=3\n"
+		"start PROTECTION_VMA [+0x0,+0x10000) blk=1 atomic=0\n"
+		"end PROTECTION_VMA [+0x0,+0x10000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x0,+0x10000) atomic=0\n");
+	ASSERT_EQ(mmn_mprotect(f.mm, A, PG(16), PROT_READ | PROT_WRITE), 0);
+	EXPECT_LOG(&f,
+		"interval PROTECTION_VMA [+0x0,+0x10000) blk=1 seq=5\n"
+		"start PROTECTION_VMA [+0x0,+0x10000) blk=1 atomic=0\n"
+		"end PROTECTION_VMA [+0x0,+0x10000) blk=1 atomic=0\n");
+	ASSERT_EQ(mmn_mprotect(f.mm, F, PG(4), PROT_READ), 0);
+	EXPECT_LOG(&f, "");
+	seq_teardown(&f);
+}
+
+/* munmap: UNMAP over the range, the flush after range_end */
+TEST(seq_munmap)
+{
+	struct seq_fixture f = { 0 };
+
+	ASSERT_TRUE(seq_setup(&f));
+	ASSERT_EQ(mmn_munmap(f.mm, A + PG(8), PG(8)), 0);
+	EXPECT_LOG(&f,
+		"interval UNMAP [+0x8000,+0x10000) blk=1 seq=3\n"
+		"start UNMAP [+0x8000,+0x10000) blk=1 atomic=0\n"
+		"end UNMAP [+0x8000,+0x10000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x8000,+0x10000) atomic=0\n");
+	seq_teardown(&f);
+}
+
+/* exit: interval RELEASE over everything, ->release of each classic
+ * notifier (newest first), then UNMAP over everything for the interval
+ * notifier only: the classic ones are unhashed and get no start/end, and
+ * the SVA one no flush */
+TEST(seq_exit)
+{
+	struct seq_fixture f = { 0 };
+
+	ASSERT_TRUE(seq_setup(&f));
+	mmn_exit(f.mm);
+	f.mm = NULL;
+	EXPECT_LOG(&f,
+		"interval RELEASE [0x0,0xffffffffffffffff) blk=1 seq=3\n"
+		"release tlbs\n"
+		"release\n"
+		"interval UNMAP [0x0,0xffffffffffffffff) blk=1 seq=5\n");
+	seq_teardown(&f);
+	EXPECT_EQ(mmn_report_count(), 0);
+}
+
+/* the interval notifier is removed: its callbacks stop; unregister calls
+ * ->release of both classic notifiers */
+TEST(seq_remove_and_unregister)
+{
+	struct seq_fixture f = { 0 };
+
+	ASSERT_TRUE(seq_setup(&f));
+	mmn_recorder_remove_interval(f.rec);
+	ASSERT_EQ(mmn_madvise(f.mm, A, PG(1), MADV_DONTNEED), 0);
+	EXPECT_LOG(&f,
+		"start CLEAR [+0x0,+0x1000) blk=1 atomic=0\n"
+		"end CLEAR [+0x0,+0x1000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x0,+0x1000) atomic=0\n");
+	mmn_recorder_unregister(f.rec);
+	EXPECT_LOG(&f, "release tlbs\nrelease\n");
+	ASSERT_EQ(mmn_munmap(f.mm, A, PG(16)), 0);
+	EXPECT_LOG(&f, "");
+	seq_teardown(&f);
 }

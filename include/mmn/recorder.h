@@ -25,9 +25,10 @@
  *   invalidate_page ADDR atomic=A              legacy (2.6.33)
  *   # TEXT                                     mmn_recorder_mark()
  *
- * With a base set (mmn_recorder_set_base), an address at or above the base
- * prints as +0xOFF relative to it, except ULONG_MAX (the end of the
- * whole-address-space ranges of exit), which prints as 0xffffffffffffffff.
+ * Addresses print as 0x%lx.  With a base set (mmn_recorder_set_base) they
+ * print relative to it, as +0xOFF or -0xOFF, except 0 and ULONG_MAX, the
+ * bounds of the whole-address-space ranges (fork's flush_tlb_mm, exit),
+ * which stay absolute: [0x0,0xffffffffffffffff).
  */
 #ifndef MMN_RECORDER_H
 #define MMN_RECORDER_H

@@ -36,14 +36,19 @@ static struct mmn_recorder *rec_of_mn(struct mmu_notifier *mn)
 	return container_of(mn, struct mmn_recorder, mn);
 }
 
-/* One address, relative to the base if one is set. */
+/*
+ * One address: relative to the base if one is set (+0x.. or -0x..), except
+ * 0 and ULONG_MAX, the bounds of whole-address-space ranges.
+ */
 static void rec_addr(struct mmn_recorder *rec, struct mmn_buf *b,
 		     unsigned long a)
 {
-	if (rec->base && a >= rec->base && a != ULONG_MAX)
-		mmn_buf_printf(b, "+%#lx", a - rec->base);
+	if (!rec->base || a == 0 || a == ULONG_MAX)
+		mmn_buf_printf(b, "0x%lx", a);
+	else if (a >= rec->base)
+		mmn_buf_printf(b, "+0x%lx", a - rec->base);
 	else
-		mmn_buf_printf(b, "%#lx", a);
+		mmn_buf_printf(b, "-0x%lx", rec->base - a);
 }
 
 static void rec_range(struct mmn_recorder *rec, struct mmn_buf *b,
