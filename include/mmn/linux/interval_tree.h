@@ -17,6 +17,7 @@
 #ifndef MMN_LINUX_INTERVAL_TREE_H
 #define MMN_LINUX_INTERVAL_TREE_H
 
+#include <stddef.h>
 #include <stdbool.h>
 
 struct interval_tree_node {
