@@ -919,3 +919,113 @@ TEST(notify_exit_order)
 	EXPECT_TRUE(strncmp(mmn_recorder_text(rec), "release", 7) == 0);
 	mmn_recorder_destroy(rec);
 }
+
+/* ---- huge PMD leaves, GUP, level-2 checks -------------------------------- */
+
+/* A huge PMD leaf (installed by hand: nothing creates them yet) is walked. */
+TEST(huge_pmd_leaf_walked)
+{
+	struct mm_struct *mm = mmn_mm_create();
+	long a = mmn_mmap(mm, 0x40000000UL, PMD_SIZE, RW, PRIV | MAP_FIXED);
+	struct page *head = alloc_pages(HPAGE_PMD_ORDER);
+	unsigned long pfn;
+	pmd_t *pmd;
+	bool w;
+
+	ASSERT_EQ(a, 0x40000000L);
+	ASSERT_TRUE(head != NULL);
+	clear_page_data(head + 5);
+	mmap_write_lock(mm);
+	pmd = mm_alloc_pmd(mm, a);
+	spin_lock(&mm->page_table_lock);
+	pmd->pmd = ((uint64_t)page_to_pfn(head) << PAGE_SHIFT) | _PAGE_PRESENT |
+		   _PAGE_USER | _PAGE_PSE;
+	spin_unlock(&mm->page_table_lock);
+	mmap_write_unlock(mm);
+	EXPECT_TRUE(pmd_trans_huge(*pmd));
+	EXPECT_EQ(ld(mm, a + 5 * PG + 16), 0);
+	EXPECT_EQ(mmn_follow_pte(mm, a + 5 * PG, &pfn, &w), 0);
+	EXPECT_EQ(pfn, page_to_pfn(head) + 5);
+	EXPECT_FALSE(w);
+	EXPECT_TRUE(pmd->pmd & _PAGE_ACCESSED);
+	spin_lock(&mm->page_table_lock);
+	pmd->pmd |= _PAGE_RW;
+	spin_unlock(&mm->page_table_lock);
+	EXPECT_EQ(mmn_store(mm, a + 5 * PG + 16, 99), 0);
+	EXPECT_EQ(__mmn_page_data(head + 5)[2], 99);
+	EXPECT_TRUE(pmd->pmd & _PAGE_DIRTY);
+	/* take it down by hand before exit (zap_huge_pmd comes with THP) */
+	spin_lock(&mm->page_table_lock);
+	pmd->pmd = 0;
+	spin_unlock(&mm->page_table_lock);
+	put_page(head);
+	mmn_exit(mm);
+}
+
+/* get_user_pages_remote: references, faults in, breaks COW for writes. */
+TEST(gup_remote)
+{
+	struct mm_struct *p = mmn_mm_create(), *c;
+	long a = mmn_mmap(p, 0, 4 * PG, RW, PRIV);
+	long ro = mmn_mmap(p, 0, PG, PROT_READ, PRIV);
+	struct page *pages[4];
+	int err;
+
+	mmn_store(p, a, 1);
+	c = mmn_fork(p, &err);
+	mmap_read_lock(p);
+	EXPECT_EQ(get_user_pages_remote(p, a, 4, 0, pages, NULL), 4);
+	EXPECT_EQ(page_to_pfn(pages[0]), pfn_at(c, a));	/* still shared */
+	EXPECT_EQ(page_to_pfn(pages[1]), 0);			/* zero page */
+	for (int i = 0; i < 4; i++)
+		put_page(pages[i]);
+	EXPECT_EQ(get_user_pages_remote(p, a, 2, FOLL_WRITE, pages, NULL), 2);
+	mmap_read_unlock(p);
+	EXPECT_NE(page_to_pfn(pages[0]), pfn_at(c, a));	/* COW broken */
+	EXPECT_EQ(page_to_pfn(pages[0]), pfn_at(p, a));
+	EXPECT_EQ(page_count(pages[0]), 2);
+	EXPECT_EQ(__mmn_page_data(pages[0])[0], 1);
+	put_page(pages[0]);
+	put_page(pages[1]);
+	mmap_read_lock(p);
+	EXPECT_EQ(get_user_pages_remote(p, ro, 1, FOLL_WRITE, pages, NULL), -EFAULT);
+	EXPECT_EQ(get_user_pages_remote(p, ro, 1, FOLL_WRITE | FOLL_FORCE, pages, NULL), 1);
+	put_page(pages[0]);
+	EXPECT_EQ(get_user_pages_remote(p, 0x1000, 1, 0, pages, NULL), -EFAULT);
+	mmap_read_unlock(p);
+	EXPECT_EQ(ld(p, ro), 0);
+	mmn_exit(c);
+	mmn_exit(p);
+}
+
+/* A mixed workload with the expensive (level 2) checks on. */
+TEST(level2_checks_mixed_workload)
+{
+	struct mm_struct *p = mmn_mm_create(), *c;
+	long a = mmn_mmap(p, 0, 16 * PG, RW, PRIV);
+	long s = mmn_mmap(p, 0, 4 * PG, RW, SHARED);
+	int err, saved = mmn_mm_debug;
+
+	mmn_mm_debug = 2;
+	for (int i = 0; i < 16; i += 2)
+		mmn_store(p, a + i * PG, i);
+	ld(p, a + PG);
+	mmn_store(p, s, 1);
+	c = mmn_fork(p, &err);
+	mmn_store(c, a, 5);
+	EXPECT_EQ(mmn_mprotect(p, a + 4 * PG, 4 * PG, PROT_READ), 0);
+	EXPECT_EQ(mmn_munmap(c, a + 2 * PG, 4 * PG), 0);
+	EXPECT_EQ(mmn_madvise(p, a, 16 * PG, MADV_DONTNEED), 0);
+	EXPECT_EQ(mmn_mprotect(p, a + 4 * PG, 4 * PG, RW), 0);
+	mmap_read_lock(p);
+	EXPECT_TRUE(mm_pgtables_valid(p));
+	mmap_read_unlock(p);
+	mmap_read_lock(c);
+	EXPECT_TRUE(mm_pgtables_valid(c));
+	mmap_read_unlock(c);
+	EXPECT_TRUE(page_counts_valid());
+	mmn_mm_debug = saved;
+	mmn_exit(c);
+	mmn_exit(p);
+	EXPECT_TRUE(page_counts_valid());
+}

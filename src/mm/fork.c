@@ -234,6 +234,7 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 			break;
 	}
 	MM_CHECK(1, mm_vmas_valid(mm));
+	MM_CHECK(2, mm_pgtables_valid(mm));
 	mmap_write_unlock(mm);
 	flush_tlb_mm(oldmm);
 	mmap_write_unlock(oldmm);

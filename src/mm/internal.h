@@ -201,6 +201,8 @@ struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_
 /* exit_mmap(): hand every table below the pgd to the gather. */
 struct mmu_gather;
 void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm);
+/* Level 2: every pte of @mm is consistent with its VMA and its page. */
+bool mm_pgtables_valid(struct mm_struct *mm);
 
 /* ------------------------------------------------------------------ */
 /* tlb.c: TLB flushes and the mmu_gather                               */

@@ -346,6 +346,7 @@ int do_munmap_locked(struct mm_struct *mm, unsigned long start, unsigned long en
 		remove_vma(detached[i]);
 	free(detached);
 	MM_CHECK(1, mm_vmas_valid(mm));
+	MM_CHECK(2, mm_pgtables_valid(mm));
 	return 0;
 }
 

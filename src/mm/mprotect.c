@@ -219,6 +219,7 @@ int mmn_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 	}
 	tlb_finish_mmu(&tlb);
 	MM_CHECK(1, mm_vmas_valid(mm));
+	MM_CHECK(2, mm_pgtables_valid(mm));
 out:
 	mmap_write_unlock(mm);
 	return error;

@@ -306,3 +306,78 @@ void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm)
 		free_table_tree(tlb, entry_table(e));
 	}
 }
+
+/* ---- invariants ------------------------------------------------------ */
+
+/*
+ * Level-2 check of one mm's page tables (mmap_lock held, nothing else
+ * changing them): every present pte lies inside a VMA; zero-page ptes are
+ * special and read-only; every other pte maps an allocated frame with
+ * mapcount >= 1 and refcount >= mapcount; a writable private pte maps an
+ * exclusive anon page.
+ */
+bool mm_pgtables_valid(struct mm_struct *mm)
+{
+	for (int i = 0; i < mm->map_count; i++) {
+		struct vm_area_struct *vma = mm->vmas[i];
+
+		for (unsigned long addr = vma->vm_start; addr < vma->vm_end;
+		     addr += PAGE_SIZE) {
+			pmd_t *pmd = mm_find_pmd(mm, addr);
+			struct pgtable *t;
+			struct page *page;
+			pte_t pte;
+
+			if (!pmd || pmd_none(pmdp_get(pmd)) ||
+			    pmd_trans_huge(pmdp_get(pmd)))
+				continue;
+			t = entry_table(pmdp_get(pmd).pmd);
+			pte = __pte(__atomic_load_n(&t->e[pte_index(addr)],
+						    __ATOMIC_RELAXED));
+			if (!pte_present(pte))
+				continue;
+			if (is_zero_pfn(pte_pfn(pte))) {
+				if (!pte_special(pte) || pte_write(pte))
+					return false;
+				continue;
+			}
+			page = pfn_to_page(pte_pfn(pte));
+			if (!page || page_count(page) < page_mapcount(page) ||
+			    page_mapcount(page) < 1)
+				return false;
+			if (pte_write(pte) && !(vma->vm_flags & VM_SHARED) &&
+			    (!PageAnon(page) || !PageAnonExclusive(page)))
+				return false;
+		}
+	}
+	/* and nothing is mapped outside the VMAs */
+	for (int p = 0; p < PTRS_PER_TABLE; p++) {
+		uint64_t pgd = __entry_get(&mm->pgd->e[p]);
+
+		if (!pgd)
+			continue;
+		for (int u = 0; u < PTRS_PER_TABLE; u++) {
+			uint64_t pud = __entry_get(&entry_table(pgd)->e[u]);
+
+			if (!pud)
+				continue;
+			for (int m = 0; m < PTRS_PER_TABLE; m++) {
+				uint64_t pmd = __entry_get(&entry_table(pud)->e[m]);
+				unsigned long base = ((unsigned long)p << PGDIR_SHIFT) |
+						     ((unsigned long)u << PUD_SHIFT) |
+						     ((unsigned long)m << PMD_SHIFT);
+
+				if (!pmd || (pmd & _PAGE_PSE))
+					continue;
+				for (int e = 0; e < PTRS_PER_TABLE; e++) {
+					unsigned long addr = base + ((unsigned long)e << PAGE_SHIFT);
+
+					if (__atomic_load_n(&entry_table(pmd)->e[e], __ATOMIC_RELAXED) &&
+					    !vma_lookup(mm, addr))
+						return false;
+				}
+			}
+		}
+	}
+	return true;
+}
