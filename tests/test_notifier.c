@@ -1310,3 +1310,48 @@ TEST(seq_remove_and_unregister)
 	EXPECT_LOG(&f, "");
 	seq_teardown(&f);
 }
+
+/* ------------------------------------------------------------------ */
+/* The observer hook (for check/ and the controlled scheduler).         */
+
+static char hook_log[1024];
+
+static void hook_fn(const struct mn_call *c, bool exit)
+{
+	size_t n = strlen(hook_log);
+
+	snprintf(hook_log + n, sizeof(hook_log) - n, "%s %s ret=%ld\n",
+		 exit ? "exit" : "enter", __mmn_notifier_callback_name(c->cb),
+		 exit ? c->ret : 0L);
+}
+
+/* every callback is bracketed by the hook; interval subscriptions get a
+ * synthetic interval_end at range_end */
+TEST(observer_hook)
+{
+	struct mm_struct *mm = mmn_mm_create();
+	struct ti a;
+	struct tn t;
+
+	ASSERT_TRUE(mm);
+	ASSERT_EQ(ti_insert(&a, mm, BASE, PG(1)), 0);
+	tn_init(&t, &tn_ops);
+	ASSERT_EQ(mmu_notifier_register(&t.mn, mm), 0);
+	hook_log[0] = 0;
+	__atomic_store_n(&__mmn_notifier_hook, hook_fn, __ATOMIC_RELEASE);
+	invalidate(mm, MMU_NOTIFY_CLEAR, BASE, BASE + PG(1));
+	__atomic_store_n(&__mmn_notifier_hook, NULL, __ATOMIC_RELEASE);
+	EXPECT_EQ(strcmp(hook_log,
+		"enter invalidate ret=0\n"
+		"exit invalidate ret=1\n"
+		"enter invalidate_range_start ret=0\n"
+		"exit invalidate_range_start ret=0\n"
+		"exit interval_end ret=0\n"
+		"enter invalidate_range_end ret=0\n"
+		"exit invalidate_range_end ret=0\n"), 0);
+	if (harness_failed)
+		printf("%s", hook_log);
+	mmu_notifier_unregister(&t.mn, mm);
+	mmu_interval_notifier_remove(&a.isub);
+	mmn_exit(mm);
+}

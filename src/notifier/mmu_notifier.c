@@ -953,6 +953,7 @@ int mmu_notifier_clear_flush_young(struct mm_struct *mm, unsigned long start,
 
 		if (!sub->ops->clear_flush_young)
 			continue;
+		/* Held: the PT lock (atomic), the SRCU read lock.  No sleep. */
 		MN_CALL(&c, sub->ops->clear_flush_young(sub, mm, start, end));
 		young |= (int)c.ret;
 	}
@@ -977,6 +978,8 @@ int mmu_notifier_clear_young(struct mm_struct *mm, unsigned long start,
 
 		if (!sub->ops->clear_young)
 			continue;
+		/* Held: the PT lock or an MGLRU walk's locks, the SRCU read
+		 * lock.  No sleep. */
 		MN_CALL(&c, sub->ops->clear_young(sub, mm, start, end));
 		young |= (int)c.ret;
 	}
@@ -1000,6 +1003,8 @@ int mmu_notifier_test_young(struct mm_struct *mm, unsigned long address)
 
 		if (!sub->ops->test_young)
 			continue;
+		/* Held: the PT lock (khugepaged, page_idle), the SRCU read
+		 * lock.  No sleep. */
 		MN_CALL(&c, sub->ops->test_young(sub, mm, address));
 		young = (int)c.ret;
 		if (young)	/* the first subscription that saw an access wins */
@@ -1286,6 +1291,8 @@ struct mmu_notifier *mmu_notifier_get_locked(const struct mmu_notifier_ops *ops,
 
 out_free:
 	c = MN_CALL_INIT(FREE_NOTIFIER, sub, mm, 0, 0, NULL);
+	/* Held: the mmap_lock for write; never registered, so no grace
+	 * period is needed.  Must not sleep (its contract). */
 	MN_CALL_VOID(&c, sub->ops->free_notifier(sub));
 	return ERR_PTR(ret);
 }
