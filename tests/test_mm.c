@@ -1029,3 +1029,28 @@ TEST(level2_checks_mixed_workload)
 	mmn_exit(p);
 	EXPECT_TRUE(page_counts_valid());
 }
+
+/* VM_DONTCOPY VMAs are not duplicated by fork. */
+TEST(fork_skips_dontcopy)
+{
+	struct mm_struct *p = mmn_mm_create(), *c;
+	long a = mmn_mmap(p, 0, 2 * PG, RW, PRIV);
+	long b = mmn_mmap(p, 0x200000, PG, RW, PRIV);
+	struct mmn_mem_stats st0, st1;
+	int err;
+
+	mmn_store(p, a, 1);
+	mmn_store(p, b, 2);
+	mmap_write_lock(p);
+	vma_lookup(p, a)->vm_flags |= VM_DONTCOPY;
+	mmap_write_unlock(p);
+	mmn_mem_stats(&st0);
+	c = mmn_fork(p, &err);
+	mmn_mem_stats(&st1);
+	EXPECT_EQ(st1.nr_vmas, st0.nr_vmas + 1);
+	EXPECT_EQ(mmn_load(c, a, &(uint64_t){0}), -EFAULT);
+	EXPECT_EQ(ld(c, b), 2);
+	EXPECT_EQ(ld(p, a), 1);
+	mmn_exit(c);
+	mmn_exit(p);
+}

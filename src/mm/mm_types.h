@@ -25,8 +25,11 @@
  *
  * Reference counts and who holds them
  *   page->_refcount   one per pte mapping it, one per page-cache slot, one
- *                     per get_page() (GUP, a driver, an in-flight copy).
- *                     The page is freed when it reaches 0.
+ *                     per get_page() (GUP, a driver, an in-flight copy, a
+ *                     zapped page waiting in an mmu_gather for the flush).
+ *                     The page is freed when it reaches 0.  The zero page
+ *                     (pfn 0, PG_reserved) is never counted per mapping
+ *                     and never freed; its ptes are _PAGE_SPECIAL.
  *   page->_mapcount   number of ptes mapping it (0-based here: 0 = unmapped;
  *                     Linux stores it minus one).
  *   page->gen         bumped each time the frame is freed: a translation
@@ -36,6 +39,11 @@
  *                     at 0 the address space is torn down (exit_mmap).
  *   mm->mm_count      pinners of the struct itself (mmgrab), +1 for all
  *                     of mm_users together; at 0 the struct is freed.
+ *   file->f_count     VMAs mapping a shmem object; mapping->refcount: files.
+ *
+ * Page-table lifetime: tables are allocated lazily and freed only at exit
+ * (everything below the pgd by exit_mmap() after the final flush, the pgd
+ * by __mmdrop()), so lockless walkers of a live mm never see a table go.
  *   anon_vma->refcount  VMAs linked through anon_vma_chain + pages' ->mapping.
  *
  * Locks (Linux's order: mmap_lock -> folio lock -> i_mmap_rwsem ->

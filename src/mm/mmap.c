@@ -232,27 +232,30 @@ int split_vma(struct vm_area_struct *vma, unsigned long addr)
 }
 
 /*
- * is_mergeable_anon_vma(): both the same, or one missing while the other
- * VMA was never forked (a single avc), so adopting it is harmless.
+ * is_mergeable_anon_vma() (6.12): the same anon_vma, or one of the two has
+ * none and the neighbour being merged with was never forked (a single
+ * avc): adopting its anon_vma then costs no rmap scalability.
  */
-static bool anon_vma_compatible(struct vm_area_struct *a, struct vm_area_struct *b)
+static bool anon_vma_compatible(struct vm_area_struct *a, struct vm_area_struct *b,
+				struct vm_area_struct *neighbour)
 {
-	if (a->anon_vma && b->anon_vma)
-		return a->anon_vma == b->anon_vma;
-	if (a->anon_vma)
-		return a->anon_vma_chain.next == a->anon_vma_chain.prev;
-	if (b->anon_vma)
-		return b->anon_vma_chain.next == b->anon_vma_chain.prev;
-	return true;
+	struct list_head *chain = &neighbour->anon_vma_chain;
+
+	if ((!a->anon_vma || !b->anon_vma) &&
+	    !list_empty(chain) && chain->next == chain->prev)
+		return true;
+	return a->anon_vma == b->anon_vma;
 }
 
-static bool can_merge(struct vm_area_struct *a, struct vm_area_struct *b)
+/* @a, @b adjacent (a below b); @neighbour is the one that exists already. */
+static bool can_merge(struct vm_area_struct *a, struct vm_area_struct *b,
+		      struct vm_area_struct *neighbour)
 {
 	return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
 	       a->vm_file == b->vm_file && a->vm_ops == b->vm_ops &&
 	       a->vm_pgoff + vma_pages(a) == b->vm_pgoff &&
 	       !(a->vm_flags & VM_PFNMAP) &&
-	       anon_vma_compatible(a, b);
+	       anon_vma_compatible(a, b, neighbour);
 }
 
 /* @a absorbs @b (its right neighbour); @b is freed. */
@@ -282,10 +285,10 @@ struct vm_area_struct *vma_merge_neighbours(struct vm_area_struct *vma)
 
 	mmap_assert_write_locked(mm);
 	prev = vma_prev(mm, vma);
-	if (prev && can_merge(prev, vma) && !vma_merge_pair(prev, vma))
+	if (prev && can_merge(prev, vma, prev) && !vma_merge_pair(prev, vma))
 		vma = prev;
 	next = vma_next(mm, vma);
-	if (next && can_merge(vma, next))
+	if (next && can_merge(vma, next, next))
 		vma_merge_pair(vma, next);
 	MM_CHECK(1, mm_vmas_valid(mm));
 	return vma;
