@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Declaring a device: the one mmnlab header a secondary-MMU driver needs
- * beside the kernel-shaped <mmn/linux/*.h>.
+ * beside the kernel-shaped <mmn/linux/...>.
  *
  * A driver owns a translation structure (a device page table, a shadow page
  * table, a TLB ...).  Each entry that lets the device reach memory is, for

@@ -57,7 +57,8 @@ enum mmn_contract {
 
 /* ---- hooks; call through the inline wrappers below ---- */
 void __mmn_check_cpu_access(struct mm_struct *mm, unsigned long va,
-			    struct page *page, bool write, uint64_t val);
+			    struct page *page, uint64_t *word, bool write,
+			    uint64_t *val);
 void __mmn_check_fork_page(struct mm_struct *src, struct mm_struct *dst,
 			   unsigned long addr);
 void __mmn_check_reset_range(struct mm_struct *mm, unsigned long start,
@@ -71,18 +72,36 @@ void __mmn_check_contract(const void *subscription, enum mmn_contract kind,
 void __mmn_check_range_end(const void *subscription, struct mm_struct *mm,
 			   unsigned long start, unsigned long end, int event);
 void __mmn_check_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct address_space;
+void __mmn_check_mapping_gone(struct address_space *mapping);
+void __mmn_check_device_gone(struct mmn_device *dev);
+void __mmn_device_reset_ids(void);
+/* Copy @src into @dst for the COW of (@mm, @va), sealing @src for that
+ * location, as one step with respect to device accesses. */
+void mmn_copy_page_consumed(struct page *dst, struct page *src,
+			    struct mm_struct *mm, unsigned long va,
+			    const char *why);
 
 /* The lock that makes an access atomic with its ghost update.  Innermost:
  * nothing is taken and no schedule point is passed while it is held. */
 void mmn_check_lock(void);
 void mmn_check_unlock(void);
 
+/*
+ * A CPU access of the word @word of @page at (@mm, @va), under the PT lock:
+ * performs the access (store *@val, or load into *@val) atomically with
+ * the ghost update.
+ */
 static inline void mmn_check_cpu_access(struct mm_struct *mm, unsigned long va,
-					struct page *page, bool write,
-					uint64_t val)
+					struct page *page, uint64_t *word,
+					bool write, uint64_t *val)
 {
 	if (mmn_check_enabled)
-		__mmn_check_cpu_access(mm, va, page, write, val);
+		__mmn_check_cpu_access(mm, va, page, word, write, val);
+	else if (write)
+		__atomic_store_n(word, *val, __ATOMIC_RELAXED);
+	else
+		*val = __atomic_load_n(word, __ATOMIC_RELAXED);
 }
 
 static inline void mmn_check_fork_page(struct mm_struct *src,

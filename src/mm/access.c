@@ -21,6 +21,7 @@
  * Doing the access under the leaf lock makes it atomic with respect to
  * every pte change of the primary MMU (which all happen under that lock).
  */
+#include "check/check.h"
 #include "mm/internal.h"
 
 /*
@@ -107,11 +108,11 @@ int mmn_load(struct mm_struct *mm, unsigned long va, uint64_t *val)
 			if (entry & _PAGE_PRESENT) {
 				struct page *page;
 				uint64_t *word = frame_word(entry, pfn_off, va, &page);
-				uint64_t v = __atomic_load_n(word, __ATOMIC_RELAXED);
+				uint64_t v;
 
+				/* the load, atomic with the checker's ghost */
+				mmn_check_cpu_access(mm, va, page, word, false, &v);
 				__mmn_hw_set_ad(leaf, _PAGE_ACCESSED);
-				/* checker observation point: CPU load */
-				__mmn_hook_cpu_access(mm, va, page, false, v);
 				spin_unlock(ptl);
 				*val = v;
 				return 0;
@@ -143,10 +144,9 @@ int mmn_store(struct mm_struct *mm, unsigned long va, uint64_t val)
 				struct page *page;
 				uint64_t *word = frame_word(entry, pfn_off, va, &page);
 
-				__atomic_store_n(word, val, __ATOMIC_RELAXED);
+				/* the store, atomic with the checker's ghost */
+				mmn_check_cpu_access(mm, va, page, word, true, &val);
 				__mmn_hw_set_ad(leaf, _PAGE_ACCESSED | _PAGE_DIRTY);
-				/* checker observation point: CPU store */
-				__mmn_hook_cpu_access(mm, va, page, true, val);
 				spin_unlock(ptl);
 				return 0;
 			}

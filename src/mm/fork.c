@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check/check.h"
 #include "mm/internal.h"
 
 static int mm_next_id;
@@ -68,6 +69,17 @@ struct mm_struct *mm_alloc(void)
 	return mm;
 }
 
+/* Call @fn for every live mm, under mmlist_lock (@fn must not sleep). */
+void __mmn_for_each_mm(void (*fn)(struct mm_struct *mm, void *arg), void *arg)
+{
+	struct mm_struct *mm;
+
+	mmn_spin_lock(&mmlist_lock, __FILE__, __LINE__);
+	list_for_each_entry(mm, &mm_list, mmlist)
+		fn(mm, arg);
+	mmn_spin_unlock(&mmlist_lock);
+}
+
 struct mm_struct *mmn_mm_create(void)
 {
 	return mm_alloc();
@@ -83,6 +95,7 @@ void mmgrab(struct mm_struct *mm)
 void __mmdrop(struct mm_struct *mm)
 {
 	VM_WARN_ON(mm->map_count);
+	mmn_check_mm_gone(mm);
 	mmu_notifier_subscriptions_destroy(mm);
 	mmn_spin_lock(&mmlist_lock, __FILE__, __LINE__);
 	list_del(&mm->mmlist);

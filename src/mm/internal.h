@@ -54,19 +54,13 @@ extern int mmn_mm_debug;
 /* Observation points for the checker (check/).  Empty for now; each is */
 /* called at exactly one place per event so check/ can hook it.        */
 
-/* A CPU access, under the PTL (or page_table_lock for a huge PMD),
- * after the permission check, with the value read or written. */
-static inline void __mmn_hook_cpu_access(struct mm_struct *mm, unsigned long va,
-					 struct page *page, bool write,
-					 uint64_t val) { }
 /* A pte (or PMD leaf) store, from set_pte_at()/ptep_get_and_clear(). */
 static inline void __mmn_hook_pte_write(struct mm_struct *mm, unsigned long addr,
 					pte_t *ptep, pte_t old, pte_t new) { }
 /* A frame goes back to the pool (generation about to be bumped). */
 static inline void __mmn_hook_page_free(struct page *page) { }
-/* The primary consumed @from's content into @to for location @addr. */
-static inline void __mmn_hook_page_copy(struct mm_struct *mm, unsigned long addr,
-					struct page *to, struct page *from) { }
+/* CPU accesses, COW copies, fork's pte copies, zaps and new mappings call
+ * the checker's hooks in check/check.h directly. */
 
 /* ------------------------------------------------------------------ */
 /* page_alloc.c: the frame pool                                        */
@@ -289,6 +283,7 @@ void copy_user_highpage(struct page *to, struct page *from);
 /* fork.c: mm lifetime                                                  */
 
 struct mm_struct *mm_alloc(void);
+void __mmn_for_each_mm(void (*fn)(struct mm_struct *mm, void *arg), void *arg);
 void __mmdrop(struct mm_struct *mm);
 
 /* ------------------------------------------------------------------ */

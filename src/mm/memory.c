@@ -45,6 +45,7 @@
  */
 #include <stdlib.h>
 
+#include "check/check.h"
 #include "mm/internal.h"
 
 static inline pte_t pte_mkspecial(pte_t p)
@@ -210,8 +211,9 @@ static int wp_page_copy(struct vm_fault *vmf)
 	} else {
 		new_page = alloc_pages(0);
 		if (new_page) {
-			copy_user_highpage(new_page, old_page);
-			__mmn_hook_page_copy(mm, vmf->address, new_page, old_page);
+			/* the copy consumes the old page for this location */
+			mmn_copy_page_consumed(new_page, old_page, mm,
+					       vmf->address, "wp_page_copy");
 		}
 	}
 	if (!new_page)
@@ -389,6 +391,10 @@ static void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 
 	start = max(start, vma->vm_start);
 	end = min(end, vma->vm_end);
+	/* private locations of the range start over (shared ones live on in
+	 * their object) */
+	if (!(vma->vm_flags & VM_SHARED))
+		mmn_check_reset_range(mm, start, end);
 	for (addr = start; addr < end; addr = next) {
 		pmd_t *pmd;
 		pmd_t pmdval;
@@ -467,6 +473,9 @@ static void copy_present_pte(struct vm_area_struct *dst_vma,
 		ptep_set_wrprotect(src_mm, addr, src_pte);
 		pte = pte_wrprotect(pte);
 	}
+	/* the child's locations start as the parent's, from this moment */
+	if (page && PageAnon(page))
+		mmn_check_fork_page(src_mm, dst_mm, addr);
 	if (src_vma->vm_flags & VM_SHARED)
 		pte = pte_mkclean(pte);
 	pte = pte_mkold(pte);

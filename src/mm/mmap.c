@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check/check.h"
 #include "mm/internal.h"
 
 /* ---- lookup --------------------------------------------------------- */
@@ -475,6 +476,7 @@ long mmn_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 	}
 	vma->vm_start = addr;
 	vma->vm_end = addr + len;
+	mmn_check_reset_range(mm, addr, addr + len);
 	vma->vm_flags = vm_flags;
 	vma->vm_page_prot = vm_get_page_prot(vm_flags);
 	if (file) {

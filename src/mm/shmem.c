@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check/check.h"
 #include "mm/internal.h"
 
 static int mapping_next_id;
@@ -77,6 +78,7 @@ static void shmem_evict(struct address_space *mapping)
 		put_page(page);
 	}
 	VM_WARN_ON(!list_empty(&mapping->i_mmap));
+	__mmn_check_mapping_gone(mapping);
 	mmn_rwsem_destroy(&mapping->i_mmap_rwsem.s);
 	mmn_spin_lock_destroy(&mapping->i_pages_lock.rlock);
 	free(mapping->i_pages);

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmnlab: the command-line front end.
+ *
+ *   mmnlab demo              fork + COW with a mirror device, correct and
+ *                            broken, and what the checker says
+ *   mmnlab list              drivers and their forms, eras, violation kinds
+ *   mmnlab version
+ *
+ * Exit codes: 0 ok, 1 a violation (or an unexpected verdict), 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mmn/device.h>
+#include <mmn/mmn.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mmnlab <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  demo        run the fork/COW demonstration: a mirror device in its\n"
+		"              correct and broken forms, and what the checker reports\n"
+		"  list        list drivers and forms, eras and violation kinds\n"
+		"  version     print the version\n"
+		"  help        this text\n"
+		"\n"
+		"Run 'mmnlab <command> --help' for a command's options.\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("mmnlab %s\n", MMN_VERSION_STRING);
+	return 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: mmnlab list\n\nLists the built-in drivers with their forms, the eras and the violation kinds.\n");
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "mmnlab list: unexpected argument '%s'\n", argv[1]);
+		return 2;
+	}
+	printf("drivers:\n");
+	for (int i = 0; mmn_builtin_drivers[i]; i++) {
+		const struct mmn_driver *d = mmn_builtin_drivers[i];
+
+		printf("  %-10s %s\n", d->name, d->summary);
+		for (int f = 0; d->forms[f]; f++)
+			printf("    %-20s %s\n", d->forms[f],
+			       d->form_docs ? d->form_docs[f] : "");
+	}
+	printf("eras:\n");
+	for (int e = 0; e < MMN_ERA__COUNT; e++)
+		printf("  %s%s\n", mmn_era_name(e), e == MMN_ERA_6_12 ? " (default)" : "");
+	printf("violation kinds:\n");
+	for (int k = 0; k < MMN_V__COUNT; k++)
+		printf("  %-24s %s\n", mmn_violation_name(k), mmn_violation_rule(k));
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "demo", mmn_cmd_demo },
+	{ "list", cmd_list },
+	{ "version", cmd_version },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "mmnlab: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Devices and device agents (<mmn/device.h>): the lab side of a secondary
+ * MMU.  A driver supplies dma() and fault(); this file runs the access loop
+ * a device's command processor would: translate, miss, fault, retry.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mmn/device.h>
+#include <mmn/report.h>
+#include <mmn/rt.h>
+
+#include "check/check.h"
+
+void __mmn_check_device_gone(struct mmn_device *dev);
+
+static int device_next_id;
+
+void __mmn_device_reset_ids(void)
+{
+	device_next_id = 0;
+}
+
+struct mmn_device *mmn_device_create(const struct mmn_device_ops *ops,
+				     struct mm_struct *mm, const char *form,
+				     int *err)
+{
+	struct mmn_device *dev = calloc(1, sizeof(*dev));
+	int ret;
+
+	if (!dev) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	dev->ops = ops;
+	dev->mm = mm;
+	dev->form = form ? form : "correct";
+	dev->id = ++device_next_id;
+	snprintf(dev->name, sizeof(dev->name), "%s#%d", ops->name, dev->id);
+	mmgrab(mm);
+	ret = ops->bind ? ops->bind(dev) : 0;
+	if (ret) {
+		mmdrop(mm);
+		free(dev);
+		*err = ret;
+		return NULL;
+	}
+	*err = 0;
+	return dev;
+}
+
+void mmn_device_destroy(struct mmn_device *dev)
+{
+	if (!dev)
+		return;
+	if (dev->ops->unbind)
+		dev->ops->unbind(dev);
+	__mmn_check_device_gone(dev);
+	mmdrop(dev->mm);
+	free(dev);
+}
+
+/*
+ * A fault loop that never gets a usable translation while nothing else can
+ * change what it waits for is a livelock; with real threads we can only
+ * bound it.  The bound is generous: a correct driver retries only while an
+ * invalidation collides with it.
+ */
+#define DEVICE_MAX_RETRIES	100000
+
+int mmn_device_access(struct mmn_device *dev, unsigned long va, bool write,
+		      uint64_t *val)
+{
+	for (unsigned long tries = 0;; tries++) {
+		int ret = dev->ops->dma(dev, va, write, val);
+
+		if (ret != -ENOENT && ret != -EPERM)
+			return ret;
+		if (tries >= DEVICE_MAX_RETRIES) {
+			mmn_report(MMN_V_LIVELOCK, dev->name,
+				   "BUG: mmnlab: livelock in %s (form %s)\n"
+				   "%s access at %#lx by task %s/%d retried %lu times without progress\n",
+				   dev->ops->name, dev->form, write ? "write" : "read",
+				   va, mmn_current()->comm, mmn_current()->pid, tries);
+			return -EDEADLK;
+		}
+		dev->faults++;
+		ret = dev->ops->fault(dev, va, write);
+		if (ret)
+			return ret;
+	}
+}

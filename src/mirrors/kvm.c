@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm: KVM's MMU-notifier protocol (virt/kvm/kvm_main.c, arch/x86/kvm/mmu),
+ * written only against the kernel-shaped headers and <mmn/device.h>.
+ *
+ * The guest's physical memory is the mirrored mm's address space, one to
+ * one (gfn == hva >> PAGE_SHIFT, a single memslot).  The shadow page table
+ * maps gfns to sptes under mmu_lock.  The protocol:
+ *
+ *   fault (kvm_faultin_pfn + direct map)     invalidate_range_start / _end
+ *   ------------------------------------     -----------------------------
+ *   mmu_seq = mmu_invalidate_seq
+ *   smp_rmb()
+ *   GUP: hva -> pfn (may sleep, no mmu_lock)  spin_lock(mmu_lock)
+ *                                             in_progress++, widen range
+ *                                             zap sptes in range, flush
+ *                                             spin_unlock(mmu_lock)
+ *                                             [primary changes ptes]
+ *   spin_lock(mmu_lock)                       spin_lock(mmu_lock)
+ *   if (in_progress && gfn in range) ||       mmu_invalidate_seq++
+ *      mmu_invalidate_seq != mmu_seq:         smp_wmb(); in_progress--
+ *           retry                             spin_unlock(mmu_lock)
+ *   install spte
+ *   spin_unlock(mmu_lock)
+ *
+ * The fault sees either the raised in_progress (start ran, end did not) or
+ * the bumped seq (end ran): a pfn looked up before or during an
+ * invalidation is never installed.  Broken forms:
+ *   seq-in-start   the seq is bumped in start and nothing is done in end:
+ *                  a fault that snapshots the seq after start, looks up
+ *                  the old pfn before the pte change and installs it after
+ *                  passes the check;
+ *   no-in-progress the fault checks only the seq: the same window;
+ *   deferred       start queues the zap to a worker and returns.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mmn/device.h>
+#include <mmn/linux/mm.h>
+#include <mmn/linux/mmu_notifier.h>
+#include <mmn/linux/sched.h>
+#include <mmn/linux/spinlock.h>
+#include <mmn/linux/wait.h>
+
+#include "mirrors/kvm.h"
+
+enum kvm_form {
+	KVM_CORRECT,
+	KVM_SEQ_IN_START,
+	KVM_NO_IN_PROGRESS,
+	KVM_DEFERRED,
+};
+
+static const char *const kvm_forms[] = {
+	"correct", "seq-in-start", "no-in-progress", "deferred", NULL
+};
+
+static const char *const kvm_form_docs[] = {
+	"zap in range_start, seq++ and in_progress-- in range_end, fault retries (kvm_main.c)",
+	"mmu_invalidate_seq bumped in range_start, nothing in range_end",
+	"the fault path ignores mmu_invalidate_in_progress",
+	"range_start queues the zap to a worker and returns",
+	NULL
+};
+
+#define INVALID_GFN	(~0UL)
+
+struct kvm_spte {
+	unsigned long gfn;		/* key; INVALID_GFN: empty, -2: tombstone */
+	struct mmn_spte spte;
+	bool accessed;
+};
+
+#define SPT_TOMB	(~0UL - 1)
+
+struct kvm_deferred {
+	unsigned long start, end;
+	struct kvm_deferred *next;
+};
+
+struct kvm {
+	struct mmn_device *dev;
+	struct mmu_notifier mmu_notifier;
+	spinlock_t mmu_lock;
+	unsigned long mmu_invalidate_seq;
+	long mmu_invalidate_in_progress;
+	unsigned long mmu_invalidate_range_start;	/* gfn, [start, end) */
+	unsigned long mmu_invalidate_range_end;
+	enum kvm_form form;
+	/* shadow page table, under mmu_lock */
+	struct kvm_spte *spt;
+	unsigned long spt_cap, spt_used;
+	/* the deferred form's worker */
+	spinlock_t deferred_lock;
+	struct kvm_deferred *deferred_head, **deferred_tail;
+	wait_queue_head_t deferred_wq;
+	bool worker_stop, worker_hold;
+	struct mmn_task *worker;
+};
+
+/* ---- shadow page table --------------------------------------------- */
+
+static unsigned long spt_hash(unsigned long gfn)
+{
+	gfn ^= gfn >> 31;
+	gfn *= 0x94d049bb133111ebUL;
+	gfn ^= gfn >> 29;
+	return gfn;
+}
+
+static struct kvm_spte *spt_lookup(struct kvm *kvm, unsigned long gfn)
+{
+	if (!kvm->spt_cap)
+		return NULL;
+	for (unsigned long i = spt_hash(gfn) & (kvm->spt_cap - 1);;
+	     i = (i + 1) & (kvm->spt_cap - 1)) {
+		if (kvm->spt[i].gfn == gfn)
+			return &kvm->spt[i];
+		if (kvm->spt[i].gfn == INVALID_GFN)
+			return NULL;
+	}
+}
+
+static int spt_grow(struct kvm *kvm)
+{
+	unsigned long cap = kvm->spt_cap ? kvm->spt_cap * 2 : 256;
+	struct kvm_spte *old = kvm->spt, *spt = malloc(cap * sizeof(*spt));
+	unsigned long old_cap = kvm->spt_cap;
+
+	if (!spt)
+		return -ENOMEM;
+	for (unsigned long i = 0; i < cap; i++)
+		spt[i].gfn = INVALID_GFN;
+	kvm->spt = spt;
+	kvm->spt_cap = cap;
+	kvm->spt_used = 0;
+	for (unsigned long i = 0; i < old_cap; i++) {
+		unsigned long j;
+
+		if (old[i].gfn >= SPT_TOMB)
+			continue;
+		for (j = spt_hash(old[i].gfn) & (cap - 1); spt[j].gfn != INVALID_GFN;
+		     j = (j + 1) & (cap - 1))
+			;
+		spt[j] = old[i];
+		kvm->spt_used++;
+	}
+	free(old);
+	return 0;
+}
+
+static int spt_install(struct kvm *kvm, const struct mmn_spte *spte)
+{
+	unsigned long gfn = spte->va >> PAGE_SHIFT, i;
+	struct kvm_spte *e = spt_lookup(kvm, gfn);
+
+	if (e) {
+		e->spte = *spte;
+		e->accessed = true;
+		return 0;
+	}
+	if ((kvm->spt_used + 1) * 4 >= kvm->spt_cap * 3 && spt_grow(kvm))
+		return -ENOMEM;
+	for (i = spt_hash(gfn) & (kvm->spt_cap - 1); kvm->spt[i].gfn < SPT_TOMB;
+	     i = (i + 1) & (kvm->spt_cap - 1))
+		;
+	if (kvm->spt[i].gfn == INVALID_GFN)
+		kvm->spt_used++;
+	kvm->spt[i].gfn = gfn;
+	kvm->spt[i].spte = *spte;
+	kvm->spt[i].accessed = true;
+	return 0;
+}
+
+/* kvm_unmap_gfn_range(): zap every spte of [start, end).  Holds mmu_lock. */
+static bool kvm_unmap_hva_range(struct kvm *kvm, unsigned long start,
+				unsigned long end)
+{
+	unsigned long gs = start >> PAGE_SHIFT;
+	unsigned long ge = end ? ((end - 1) >> PAGE_SHIFT) + 1 : 0;
+	bool flush = false;
+
+	for (unsigned long i = 0; i < kvm->spt_cap; i++) {
+		unsigned long g = kvm->spt[i].gfn;
+
+		if (g < SPT_TOMB && g >= gs && (end == 0 || g < ge)) {
+			kvm->spt[i].gfn = SPT_TOMB;
+			flush = true;
+		}
+	}
+	return flush;
+}
+
+/* ---- mmu notifier -------------------------------------------------- */
+
+static struct kvm *mmu_notifier_to_kvm(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct kvm, mmu_notifier);
+}
+
+/* kvm_mmu_invalidate_begin(): holds mmu_lock. */
+static void kvm_mmu_invalidate_begin(struct kvm *kvm, unsigned long start,
+				     unsigned long end)
+{
+	unsigned long gs = start >> PAGE_SHIFT;
+	unsigned long ge = end ? ((end - 1) >> PAGE_SHIFT) + 1 : ~0UL;
+
+	kvm->mmu_invalidate_in_progress++;
+	if (kvm->mmu_invalidate_in_progress == 1) {
+		kvm->mmu_invalidate_range_start = gs;
+		kvm->mmu_invalidate_range_end = ge;
+	} else {
+		kvm->mmu_invalidate_range_start = min(kvm->mmu_invalidate_range_start, gs);
+		kvm->mmu_invalidate_range_end = max(kvm->mmu_invalidate_range_end, ge);
+	}
+}
+
+static void kvm_defer(struct kvm *kvm, unsigned long start, unsigned long end)
+{
+	struct kvm_deferred *d = malloc(sizeof(*d));
+
+	if (!d)
+		abort();
+	d->start = start;
+	d->end = end;
+	d->next = NULL;
+	spin_lock(&kvm->deferred_lock);
+	*kvm->deferred_tail = d;
+	kvm->deferred_tail = &d->next;
+	spin_unlock(&kvm->deferred_lock);
+	wake_up(&kvm->deferred_wq);
+}
+
+/*
+ * invalidate_range_start: mmap_lock and/or rmap locks held; never sleeps
+ * (mmu_lock is a spinlock), so it never needs -EAGAIN.
+ */
+static int kvm_mmu_notifier_invalidate_range_start(struct mmu_notifier *mn,
+						   const struct mmu_notifier_range *range)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	spin_lock(&kvm->mmu_lock);
+	switch (kvm->form) {
+	case KVM_SEQ_IN_START:
+		kvm->mmu_invalidate_seq++;	/* BROKEN: too early */
+		kvm_unmap_hva_range(kvm, range->start, range->end);
+		break;
+	case KVM_DEFERRED:
+		kvm_mmu_invalidate_begin(kvm, range->start, range->end);
+		spin_unlock(&kvm->mmu_lock);
+		kvm_defer(kvm, range->start, range->end);	/* BROKEN */
+		return 0;
+	default:
+		kvm_mmu_invalidate_begin(kvm, range->start, range->end);
+		kvm_unmap_hva_range(kvm, range->start, range->end);
+		break;
+	}
+	spin_unlock(&kvm->mmu_lock);
+	return 0;
+}
+
+/* invalidate_range_end: same context as start. */
+static void kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
+						  const struct mmu_notifier_range *range)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	if (kvm->form == KVM_SEQ_IN_START)
+		return;			/* BROKEN: nothing in end */
+	spin_lock(&kvm->mmu_lock);
+	/* kvm_mmu_invalidate_end() */
+	kvm->mmu_invalidate_seq++;
+	smp_wmb();
+	kvm->mmu_invalidate_in_progress--;
+	WARN_ON(kvm->mmu_invalidate_in_progress < 0);
+	spin_unlock(&kvm->mmu_lock);
+}
+
+/* Aging: PT lock held by the caller, atomic. */
+static int kvm_age_range(struct kvm *kvm, unsigned long start,
+			 unsigned long end, bool clear)
+{
+	int young = 0;
+
+	spin_lock(&kvm->mmu_lock);
+	for (unsigned long a = start & PAGE_MASK; a < end; a += PAGE_SIZE) {
+		struct kvm_spte *e = spt_lookup(kvm, a >> PAGE_SHIFT);
+
+		if (e && e->accessed) {
+			young = 1;
+			if (clear)
+				e->accessed = false;
+		}
+	}
+	spin_unlock(&kvm->mmu_lock);
+	return young;
+}
+
+static int kvm_mmu_notifier_clear_flush_young(struct mmu_notifier *mn,
+					      struct mm_struct *mm,
+					      unsigned long start,
+					      unsigned long end)
+{
+	return kvm_age_range(mmu_notifier_to_kvm(mn), start, end, true);
+}
+
+static int kvm_mmu_notifier_clear_young(struct mmu_notifier *mn,
+					struct mm_struct *mm,
+					unsigned long start, unsigned long end)
+{
+	return kvm_age_range(mmu_notifier_to_kvm(mn), start, end, true);
+}
+
+static int kvm_mmu_notifier_test_young(struct mmu_notifier *mn,
+				       struct mm_struct *mm,
+				       unsigned long address)
+{
+	return kvm_age_range(mmu_notifier_to_kvm(mn), address,
+			     address + PAGE_SIZE, false);
+}
+
+/* release: exit_mmap or unregister; tear everything down. */
+static void kvm_mmu_notifier_release(struct mmu_notifier *mn,
+				     struct mm_struct *mm)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	spin_lock(&kvm->mmu_lock);
+	kvm_unmap_hva_range(kvm, 0, 0);		/* kvm_arch_flush_shadow_all */
+	spin_unlock(&kvm->mmu_lock);
+}
+
+static const struct mmu_notifier_ops kvm_mmu_notifier_ops = {
+	.invalidate_range_start = kvm_mmu_notifier_invalidate_range_start,
+	.invalidate_range_end = kvm_mmu_notifier_invalidate_range_end,
+	.clear_flush_young = kvm_mmu_notifier_clear_flush_young,
+	.clear_young = kvm_mmu_notifier_clear_young,
+	.test_young = kvm_mmu_notifier_test_young,
+	.release = kvm_mmu_notifier_release,
+};
+
+/* ---- the deferred form's worker ------------------------------------ */
+
+static bool kvm_deferred_pending(struct kvm *kvm)
+{
+	bool ret;
+
+	spin_lock(&kvm->deferred_lock);
+	ret = (kvm->deferred_head && !kvm->worker_hold) || kvm->worker_stop;
+	spin_unlock(&kvm->deferred_lock);
+	return ret;
+}
+
+static void *kvm_zap_worker(void *arg)
+{
+	struct kvm *kvm = arg;
+
+	for (;;) {
+		struct kvm_deferred *d;
+
+		wait_event(kvm->deferred_wq, kvm_deferred_pending(kvm));
+		spin_lock(&kvm->deferred_lock);
+		d = kvm->worker_hold && !kvm->worker_stop ? NULL : kvm->deferred_head;
+		if (d) {
+			kvm->deferred_head = d->next;
+			if (!d->next)
+				kvm->deferred_tail = &kvm->deferred_head;
+		}
+		spin_unlock(&kvm->deferred_lock);
+		if (!d) {
+			if (kvm->worker_stop)
+				return NULL;
+			continue;
+		}
+		spin_lock(&kvm->mmu_lock);
+		kvm_unmap_hva_range(kvm, d->start, d->end);
+		spin_unlock(&kvm->mmu_lock);
+		free(d);
+	}
+}
+
+void kvm_hold_worker(struct mmn_device *dev, bool hold)
+{
+	struct kvm *kvm = dev->priv;
+
+	spin_lock(&kvm->deferred_lock);
+	kvm->worker_hold = hold;
+	spin_unlock(&kvm->deferred_lock);
+	wake_up(&kvm->deferred_wq);
+}
+
+/* ---- faults and guest accesses ------------------------------------- */
+
+/* mmu_invalidate_retry_gfn(): holds mmu_lock. */
+static bool kvm_mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
+					 unsigned long gfn)
+{
+	if (kvm->form != KVM_NO_IN_PROGRESS &&
+	    unlikely(kvm->mmu_invalidate_in_progress)) {
+		if (gfn >= kvm->mmu_invalidate_range_start &&
+		    gfn < kvm->mmu_invalidate_range_end)
+			return true;
+	}
+	return kvm->mmu_invalidate_seq != mmu_seq;
+}
+
+static int kvm_dev_fault(struct mmn_device *dev, unsigned long va, bool write)
+{
+	struct kvm *kvm = dev->priv;
+	struct mm_struct *mm = dev->mm;
+	unsigned long gfn = va >> PAGE_SHIFT, mmu_seq;
+	struct mmn_spte spte;
+	struct page *page;
+	long npages;
+	int ret = 0;
+
+	mmu_seq = READ_ONCE(kvm->mmu_invalidate_seq);
+	smp_rmb();
+
+	/* hva_to_pfn(): GUP, may sleep */
+	if (!mmget_not_zero(mm))
+		return -EFAULT;
+	mmap_read_lock(mm);
+	npages = get_user_pages_remote(mm, va & PAGE_MASK, 1,
+				       write ? FOLL_WRITE : 0, &page, NULL);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	if (npages != 1)
+		return npages < 0 ? (int)npages : -EFAULT;
+
+	spin_lock(&kvm->mmu_lock);
+	if (kvm_mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn))
+		goto out_unlock;	/* RET_PF_RETRY: the access faults again */
+	mmn_spte_make(dev, &spte, va & PAGE_MASK, page, write, 0);
+	ret = spt_install(kvm, &spte);
+out_unlock:
+	spin_unlock(&kvm->mmu_lock);
+	/* kvm_release_page_clean(): the spte holds no reference */
+	put_page(page);
+	return ret;
+}
+
+/*
+ * A guest access: the hardware walks the shadow page table.  mmu_lock is
+ * taken only to read the lab's hash table safely; it models that a zap
+ * followed by the remote TLB flush leaves no access in flight.
+ */
+static int kvm_dma(struct mmn_device *dev, unsigned long va, bool write,
+		   uint64_t *val)
+{
+	struct kvm *kvm = dev->priv;
+	struct kvm_spte *e;
+	int ret;
+
+	spin_lock(&kvm->mmu_lock);
+	e = spt_lookup(kvm, va >> PAGE_SHIFT);
+	if (!e) {
+		ret = -ENOENT;
+	} else {
+		e->accessed = true;
+		ret = write ? mmn_dev_write(dev, &e->spte, va, *val) :
+			      mmn_dev_read(dev, &e->spte, va, val);
+	}
+	spin_unlock(&kvm->mmu_lock);
+	return ret;
+}
+
+/* ---- bind / unbind ------------------------------------------------- */
+
+static int kvm_bind(struct mmn_device *dev)
+{
+	struct kvm *kvm = calloc(1, sizeof(*kvm));
+	int form = mmn_driver_form(&mmn_driver_kvm, dev->form);
+	int ret;
+
+	if (!kvm)
+		return -ENOMEM;
+	if (form < 0) {
+		free(kvm);
+		return -EINVAL;
+	}
+	kvm->dev = dev;
+	kvm->form = form;
+	spin_lock_init(&kvm->mmu_lock);
+	spin_lock_init(&kvm->deferred_lock);
+	init_waitqueue_head(&kvm->deferred_wq);
+	kvm->deferred_tail = &kvm->deferred_head;
+	kvm->mmu_notifier.ops = &kvm_mmu_notifier_ops;
+	dev->priv = kvm;
+	ret = mmu_notifier_register(&kvm->mmu_notifier, dev->mm);
+	if (ret) {
+		spin_lock_destroy(&kvm->mmu_lock);
+		spin_lock_destroy(&kvm->deferred_lock);
+		destroy_waitqueue_head(&kvm->deferred_wq);
+		free(kvm);
+		dev->priv = NULL;
+		return ret;
+	}
+	mmn_device_track(dev, &kvm->mmu_notifier);
+	if (kvm->form == KVM_DEFERRED)
+		kvm->worker = mmn_task_create("kvm-zap", MMN_TASK_WORKER, NULL,
+					      kvm_zap_worker, kvm);
+	return 0;
+}
+
+static void kvm_unbind(struct mmn_device *dev)
+{
+	struct kvm *kvm = dev->priv;
+
+	mmu_notifier_unregister(&kvm->mmu_notifier, dev->mm);
+	mmn_device_untrack(dev, &kvm->mmu_notifier);
+	if (kvm->worker) {
+		spin_lock(&kvm->deferred_lock);
+		kvm->worker_stop = true;
+		spin_unlock(&kvm->deferred_lock);
+		wake_up(&kvm->deferred_wq);
+		mmn_task_join(kvm->worker);
+	}
+	while (kvm->deferred_head) {
+		struct kvm_deferred *d = kvm->deferred_head;
+
+		kvm->deferred_head = d->next;
+		free(d);
+	}
+	spin_lock_destroy(&kvm->mmu_lock);
+	spin_lock_destroy(&kvm->deferred_lock);
+	destroy_waitqueue_head(&kvm->deferred_wq);
+	free(kvm->spt);
+	free(kvm);
+	dev->priv = NULL;
+}
+
+/* Introspection for tests. */
+void kvm_invalidate_state(struct mmn_device *dev, unsigned long *seq,
+			  long *in_progress)
+{
+	struct kvm *kvm = dev->priv;
+
+	spin_lock(&kvm->mmu_lock);
+	*seq = kvm->mmu_invalidate_seq;
+	*in_progress = kvm->mmu_invalidate_in_progress;
+	spin_unlock(&kvm->mmu_lock);
+}
+
+static const struct mmn_device_ops kvm_ops = {
+	.name = "kvm",
+	.dma = kvm_dma,
+	.fault = kvm_dev_fault,
+	.bind = kvm_bind,
+	.unbind = kvm_unbind,
+};
+
+const struct mmn_driver mmn_driver_kvm = {
+	.abi_version = MMN_DEVICE_ABI_VERSION,
+	.name = "kvm",
+	.summary = "KVM shadow MMU: mmu_lock, mmu_invalidate_seq/in_progress, zap in range_start",
+	.forms = kvm_forms,
+	.form_docs = kvm_form_docs,
+	.ops = &kvm_ops,
+};

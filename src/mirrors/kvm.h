@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* kvm: KVM's shadow-MMU notifier protocol (see kvm.c). */
+#ifndef MMN_MIRRORS_KVM_H
+#define MMN_MIRRORS_KVM_H
+
+#include <mmn/device.h>
+
+extern const struct mmn_driver mmn_driver_kvm;
+
+void kvm_hold_worker(struct mmn_device *dev, bool hold);
+void kvm_invalidate_state(struct mmn_device *dev, unsigned long *seq,
+			  long *in_progress);
+
+#endif
