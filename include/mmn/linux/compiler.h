@@ -19,9 +19,17 @@
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#if defined(__SANITIZE_THREAD__)
+/* TSan does not model fences: a seq_cst RMW on a dummy orders as well. */
+static int __mmn_fence_word __attribute__((unused));
+#define smp_mb()	((void)__atomic_fetch_add(&__mmn_fence_word, 0, __ATOMIC_SEQ_CST))
+#define smp_rmb()	smp_mb()
+#define smp_wmb()	smp_mb()
+#else
 #define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
 
 #ifndef container_of
 #define container_of(ptr, type, member) \
