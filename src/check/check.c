@@ -341,6 +341,8 @@ struct seal_list {
 	struct seal s[];
 };
 
+#define SEAL_ALL	(~0ULL)		/* every location of the frame */
+
 static const struct seal *seal_find(unsigned long pfn, uint32_t gen, uint64_t key)
 {
 	void **v = hmap_slot(&seals, pfn, false);
@@ -350,7 +352,8 @@ static const struct seal *seal_find(unsigned long pfn, uint32_t gen, uint64_t ke
 		return NULL;
 	sl = *v;
 	for (unsigned int i = 0; i < sl->nr; i++)
-		if (sl->s[i].gen == gen && sl->s[i].key == key)
+		if (sl->s[i].gen == gen &&
+		    (sl->s[i].key == key || sl->s[i].key == SEAL_ALL))
 			return &sl->s[i];
 	return NULL;
 }
@@ -934,6 +937,70 @@ void __mmn_check_consumed(struct page *src, struct mm_struct *mm,
 	now = history_add("%s consumed pfn %#lx for %s %#lx", why,
 			  page_to_pfn(src), mmn_mm_name(mm), va & PAGE_MASK);
 	seal_add(page_to_pfn(src), src->gen, l.key, now, why);
+}
+
+void mmn_check_seal(struct page *page, struct mm_struct *mm, unsigned long va,
+		    const char *why)
+{
+	if (!mmn_check_enabled)
+		return;
+	mmn_check_lock();
+	__mmn_check_consumed(page, mm, va, why);
+	mmn_check_unlock();
+}
+
+static void seal_all_locked(struct page *page, const char *why)
+{
+	uint64_t now = history_add("%s consumed pfn %#lx", why, page_to_pfn(page));
+
+	seal_add(page_to_pfn(page), page->gen, SEAL_ALL, now, why);
+}
+
+void mmn_check_seal_all(struct page *page, const char *why)
+{
+	if (!mmn_check_enabled)
+		return;
+	mmn_check_lock();
+	seal_all_locked(page, why);
+	mmn_check_unlock();
+}
+
+void mmn_copy_page_consumed_all(struct page *dst, struct page *src,
+				const char *why)
+{
+	if (!mmn_check_enabled) {
+		copy_page_data(dst, src);
+		return;
+	}
+	mmn_check_lock();
+	copy_page_data(dst, src);
+	if (!is_zero_pfn(page_to_pfn(src)))
+		seal_all_locked(src, why);
+	mmn_check_unlock();
+}
+
+void mmn_check_reset_file(struct address_space *mapping, unsigned long from,
+			  unsigned long to)
+{
+	if (!mmn_check_enabled)
+		return;
+	mmn_check_lock();
+	for (unsigned long i = 0; i < ghosts.cap; i++) {
+		struct ghost_page *g;
+		unsigned long idx;
+
+		if (ghosts.keys[i] >= HMAP_TOMB)
+			continue;
+		g = ghosts.vals[i];
+		if (g->obj != mapping || !(g->key & LOC_FILE))
+			continue;
+		idx = g->key & LOC_IDX_MASK;
+		if (idx >= from && idx < to) {
+			free(g);
+			ghosts.keys[i] = HMAP_TOMB;
+		}
+	}
+	mmn_check_unlock();
 }
 
 void mmn_copy_page_consumed(struct page *dst, struct page *src,

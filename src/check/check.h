@@ -76,6 +76,26 @@ struct address_space;
 void __mmn_check_mapping_gone(struct address_space *mapping);
 void __mmn_check_device_gone(struct mmn_device *dev);
 void __mmn_device_reset_ids(void);
+/*
+ * Seals for the other consumers of a frame's content (they take check_lock
+ * themselves):
+ *   mmn_check_seal()      @page was consumed for location (@mm, @va) and
+ *                         will never be mapped there again (KSM
+ *                         replace_page, at the pte switch);
+ *   mmn_check_seal_all()  @page was consumed for every location it held
+ *                         (migration and collapse copies: the frame is
+ *                         going away, any write to it is lost);
+ *   mmn_copy_page_consumed_all()  copy + seal_all as one step.
+ * And for file data: the locations [@from, @to) (page indices) of
+ * @mapping start over at zero (truncate, hole punch).
+ */
+void mmn_check_seal(struct page *page, struct mm_struct *mm, unsigned long va,
+		    const char *why);
+void mmn_check_seal_all(struct page *page, const char *why);
+void mmn_copy_page_consumed_all(struct page *dst, struct page *src,
+				const char *why);
+void mmn_check_reset_file(struct address_space *mapping, unsigned long from,
+			  unsigned long to);
 /* Copy @src into @dst for the COW of (@mm, @va), sealing @src for that
  * location, as one step with respect to device accesses. */
 void mmn_copy_page_consumed(struct page *dst, struct page *src,
