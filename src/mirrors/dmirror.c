@@ -104,7 +104,11 @@ struct dmirror {
 	wait_queue_head_t deferred_wq;
 	bool worker_stop;
 	bool worker_hold;		/* tests: hold the worker back */
+	bool worker_busy;		/* applying an item it dequeued */
 	struct mmn_task *worker;
+	/* TEST HOOK, see dmirror_set_test_hook(); NULL in normal runs */
+	void (*test_hook)(void *arg);
+	void *test_hook_arg;
 };
 
 /* ---- device page table ---------------------------------------------- */
@@ -235,6 +239,7 @@ static void *dmirror_worker(void *arg)
 			dmirror->deferred_head = d->next;
 			if (!d->next)
 				dmirror->deferred_tail = &dmirror->deferred_head;
+			dmirror->worker_busy = true;
 		}
 		spin_unlock(&dmirror->deferred_lock);
 		if (!d) {
@@ -246,6 +251,9 @@ static void *dmirror_worker(void *arg)
 		dmirror_do_update(dmirror, d->start, d->end);
 		mutex_unlock(&dmirror->mutex);
 		free(d);
+		spin_lock(&dmirror->deferred_lock);
+		dmirror->worker_busy = false;
+		spin_unlock(&dmirror->deferred_lock);
 	}
 }
 
@@ -306,6 +314,20 @@ static const struct mmu_interval_notifier_ops dmirror_min_ops = {
 
 /* ---- faults -------------------------------------------------------- */
 
+/*
+ * TEST HOOK: the point of the fault path between the page-table snapshot
+ * (hmm_range_fault, mmap_lock dropped) and taking the driver mutex -- after
+ * the retry-outside-lock form's early read_retry check.  An invalidation
+ * that runs here is exactly the race the sequence protocol exists for, so a
+ * test can run the racing primary operation synchronously from the hook
+ * and show which forms survive it, without a scheduler.
+ */
+static void dmirror_call_test_hook(struct dmirror *dmirror)
+{
+	if (unlikely(dmirror->test_hook))
+		dmirror->test_hook(dmirror->test_hook_arg);
+}
+
 /* Program the device page table from a faulted range.  Holds mutex. */
 static int dmirror_do_fault(struct dmirror *dmirror, struct hmm_range *range)
 {
@@ -347,10 +369,12 @@ static int dmirror_range_fault(struct dmirror *dmirror, struct hmm_range *range)
 			if (mmu_interval_read_retry(range->notifier,
 						    range->notifier_seq))
 				continue;
+			dmirror_call_test_hook(dmirror);
 			mutex_lock(&dmirror->mutex);
 			break;
 		}
 
+		dmirror_call_test_hook(dmirror);
 		mutex_lock(&dmirror->mutex);
 		if (mmu_interval_read_retry(range->notifier,
 					    range->notifier_seq)) {
@@ -582,6 +606,23 @@ void dmirror_hold_worker(struct mmn_device *dev, bool hold)
 	wake_up(&dmirror->deferred_wq);
 }
 
+/*
+ * TEST HOOK: call @fn(@arg) in every fault of @dev between the page-table
+ * snapshot and taking the driver mutex (see dmirror_call_test_hook()), or
+ * stop with @fn == NULL.  Only for single-task tests: set it while no other
+ * task uses the device.  @fn may run primary operations on the mirrored mm
+ * (it holds no lock); it is called on every fault round, so it keeps its
+ * own state to act once.
+ */
+void dmirror_set_test_hook(struct mmn_device *dev, void (*fn)(void *),
+			   void *arg)
+{
+	struct dmirror *dmirror = dev->priv;
+
+	dmirror->test_hook = fn;
+	dmirror->test_hook_arg = arg;
+}
+
 /* Wait until the deferred form's worker has caught up. */
 void dmirror_flush_deferred(struct mmn_device *dev)
 {
@@ -593,7 +634,7 @@ void dmirror_flush_deferred(struct mmn_device *dev)
 		bool empty;
 
 		spin_lock(&dmirror->deferred_lock);
-		empty = !dmirror->deferred_head;
+		empty = !dmirror->deferred_head && !dmirror->worker_busy;
 		spin_unlock(&dmirror->deferred_lock);
 		if (empty)
 			return;

@@ -26,5 +26,9 @@ int dmirror_cmd(struct mmn_device *dev, unsigned int cmd_nr,
 		struct hmm_dmirror_cmd *cmd);
 void dmirror_hold_worker(struct mmn_device *dev, bool hold);
 void dmirror_flush_deferred(struct mmn_device *dev);
+/* Tests only: a function called in the fault path between hmm_range_fault()
+ * and taking the driver mutex (NULL: none, the default). */
+void dmirror_set_test_hook(struct mmn_device *dev, void (*fn)(void *),
+			   void *arg);
 
 #endif

@@ -99,6 +99,9 @@ struct kvm {
 	wait_queue_head_t deferred_wq;
 	bool worker_stop, worker_hold;
 	struct mmn_task *worker;
+	/* TEST HOOK, see kvm_set_test_hook(); NULL in normal runs */
+	void (*test_hook)(void *arg);
+	void *test_hook_arg;
 };
 
 /* ---- shadow page table --------------------------------------------- */
@@ -432,6 +435,13 @@ static int kvm_dev_fault(struct mmn_device *dev, unsigned long va, bool write)
 	if (npages != 1)
 		return npages < 0 ? (int)npages : -EFAULT;
 
+	/*
+	 * TEST HOOK: between the hva->pfn lookup and mmu_lock, where an
+	 * invalidation races with the fault (kvm_set_test_hook()).
+	 */
+	if (unlikely(kvm->test_hook))
+		kvm->test_hook(kvm->test_hook_arg);
+
 	spin_lock(&kvm->mmu_lock);
 	if (kvm_mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn))
 		goto out_unlock;	/* RET_PF_RETRY: the access faults again */
@@ -532,6 +542,21 @@ static void kvm_unbind(struct mmn_device *dev)
 	free(kvm->spt);
 	free(kvm);
 	dev->priv = NULL;
+}
+
+/*
+ * TEST HOOK: call @fn(@arg) in every fault of @dev after GUP and before
+ * taking mmu_lock (the page reference from GUP is held), or stop with
+ * @fn == NULL.  Set it while no other task uses the device.  @fn may run
+ * primary operations or wait for another task to do so; it keeps its own
+ * state to act once.
+ */
+void kvm_set_test_hook(struct mmn_device *dev, void (*fn)(void *), void *arg)
+{
+	struct kvm *kvm = dev->priv;
+
+	kvm->test_hook = fn;
+	kvm->test_hook_arg = arg;
 }
 
 /* Introspection for tests. */

@@ -8,6 +8,9 @@
 extern const struct mmn_driver mmn_driver_kvm;
 
 void kvm_hold_worker(struct mmn_device *dev, bool hold);
+/* Tests only: a function called in the fault path between GUP and taking
+ * mmu_lock (NULL: none, the default). */
+void kvm_set_test_hook(struct mmn_device *dev, void (*fn)(void *), void *arg);
 void kvm_invalidate_state(struct mmn_device *dev, unsigned long *seq,
 			  long *in_progress);
 
