@@ -10,7 +10,9 @@ CMAKE ?= cmake
 CTEST ?= ctest
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
-.PHONY: all build test test-plain test-asan test-tsan demo bench clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build test test-plain test-asan test-tsan demo bench fuzz clean
 
 all: build
 
@@ -39,6 +41,17 @@ test-tsan: build-tsan
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  $(CTEST) $(CTEST_FLAGS) -L threads
 
+# The scenario parser under libFuzzer (clang), a bounded run from the
+# committed corpus; new inputs go to a scratch directory.
+fuzz:
+	@CC=clang $(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMMN_FUZZ=ON \
+	  -DMMN_SANITIZE=address,undefined >/dev/null
+	@$(CMAKE) --build build-fuzz -j$(JOBS) --target fuzz_scenario
+	@mkdir -p build-fuzz/corpus
+	ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/fuzz_scenario build-fuzz/corpus \
+	  fuzz/corpus/scenario -max_total_time=$(FUZZ_SECONDS) -seed=1 -max_len=4096 \
+	  -print_final_stats=1
+
 demo: build
 	./build/mmnlab demo
 
@@ -47,4 +60,4 @@ bench: build
 	 else echo "bench: no benchmarks built yet"; fi
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

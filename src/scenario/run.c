@@ -44,7 +44,7 @@ struct scn_exec {
 		const struct scn_agent *ag;
 	} actx[SCN_MAX_AGENTS];
 	bool world;				/* setup ran */
-	char error[256];
+	char error[640];
 };
 
 struct scn_exec *scn_exec_new(const struct scn_scenario *s)
