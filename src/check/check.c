@@ -164,12 +164,67 @@ static inline uint64_t loc_key_file(const struct address_space *m, unsigned long
 	return LOC_FILE | ((uint64_t)m->id << LOC_ID_SHIFT) | (index & LOC_IDX_MASK);
 }
 
+/*
+ * Aliases: PFN maps whose memory is another mm's (XPMEM attachments).  An
+ * access at va in [start, end) of @mm is an access to the location
+ * (target, target_start + (va - start)) -- the exporter's -- whatever
+ * frame it reaches: if that frame is no longer the exporter's, the ghost
+ * says so.  Registered by mm/pfnmap.c when such an area is mapped and
+ * dropped when it closes.  A handful at most: a linear scan.
+ */
+#define MAX_ALIASES	32
+
+static struct alias {
+	struct mm_struct *mm, *target;
+	unsigned long start, end, target_start;
+} aliases[MAX_ALIASES];
+static unsigned int nr_aliases;
+
+static const struct alias *alias_find(const struct mm_struct *mm, unsigned long va)
+{
+	for (unsigned int i = 0; i < nr_aliases; i++)
+		if (aliases[i].mm == mm && va >= aliases[i].start &&
+		    va < aliases[i].end)
+			return &aliases[i];
+	return NULL;
+}
+
+void mmn_check_alias_add(struct mm_struct *mm, unsigned long start,
+			 unsigned long end, struct mm_struct *target,
+			 unsigned long target_start)
+{
+	mmn_check_lock();
+	if (nr_aliases < MAX_ALIASES)
+		aliases[nr_aliases++] = (struct alias){ mm, target, start, end,
+							target_start };
+	else
+		mmn_report(MMN_V_LAB_BUG, "check:aliases",
+			   "mmnlab: more than %d PFN-map aliases\n", MAX_ALIASES);
+	mmn_check_unlock();
+}
+
+void mmn_check_alias_del(struct mm_struct *mm, unsigned long start)
+{
+	mmn_check_lock();
+	for (unsigned int i = 0; i < nr_aliases; i++) {
+		if (aliases[i].mm == mm && aliases[i].start == start) {
+			aliases[i] = aliases[--nr_aliases];
+			break;
+		}
+	}
+	mmn_check_unlock();
+}
+
 /* Where does an access at (@mm, @va) to @page land, logically? */
 static struct loc page_location(struct mm_struct *mm, unsigned long va,
 				struct page *page)
 {
+	const struct alias *a;
 	struct loc l;
 
+	if (unlikely(nr_aliases) && (a = alias_find(mm, va)))
+		return page_location(a->target, a->target_start + (va - a->start),
+				     page);
 	l.word = (va & (PAGE_SIZE - 1)) / sizeof(uint64_t);
 	if (page && !PageAnon(page) && page->mapping &&
 	    !is_zero_pfn(page_to_pfn(page))) {
@@ -844,6 +899,27 @@ void __mmn_check_cpu_access(struct mm_struct *mm, unsigned long va,
 	mmn_check_lock();
 	l = page_location(mm, va, page);
 	if (write) {
+		const struct alias *a = unlikely(nr_aliases) ? alias_find(mm, va) : NULL;
+		const struct seal *seal;
+
+		/*
+		 * Through an alias (an XPMEM attachment) the CPU is a secondary
+		 * MMU of the exporter: a write to a frame the exporter's
+		 * primary consumed for that location is lost, as a device's.
+		 */
+		if (a && (seal = seal_find(page_to_pfn(page), page->gen, l.key))) {
+			struct mmn_buf b = { 0 };
+
+			report_head(&b, MMN_V_LOST_WRITE, NULL);
+			report_access_line(&b, true, va, NULL, mm);
+			mmn_buf_printf(&b, " through a PFN map of %s %#lx\n",
+				       mmn_mm_name(a->target),
+				       a->target_start + (va - a->start));
+			mmn_buf_printf(&b, " value %#" PRIx64 " went to frame %#lx, whose content the primary consumed at #%" PRIu64 " (%s)\n",
+				       *valp, page_to_pfn(page), seal->clock, seal->why);
+			mmn_buf_printf(&b, " the write is lost: the location now lives in another frame\n");
+			report_finish(&b, MMN_V_LOST_WRITE, "cpu");
+		}
 		__atomic_store_n(word, *valp, __ATOMIC_RELAXED);
 		history_add("%s store %#lx = %#" PRIx64, mmn_mm_name(mm), va, *valp);
 		ghost_set(&l, *valp);

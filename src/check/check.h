@@ -102,6 +102,19 @@ void mmn_copy_page_consumed(struct page *dst, struct page *src,
 			    struct mm_struct *mm, unsigned long va,
 			    const char *why);
 
+/*
+ * PFN-map aliases (mm/pfnmap.c, for XPMEM attachments): CPU accesses at
+ * [@start, @end) of @mm are accesses to the locations of @target from
+ * @target_start on -- the ghost of an attached address is the exporter's
+ * -- and a write there through a frame the exporter's primary consumed is
+ * a lost-write.  Independent of mmn_check_begin()/end(): the mm layer
+ * registers an area for its whole life.
+ */
+void mmn_check_alias_add(struct mm_struct *mm, unsigned long start,
+			 unsigned long end, struct mm_struct *target,
+			 unsigned long target_start);
+void mmn_check_alias_del(struct mm_struct *mm, unsigned long start);
+
 /* The lock that makes an access atomic with its ghost update.  Innermost:
  * nothing is taken and no schedule point is passed while it is held. */
 void mmn_check_lock(void);

@@ -5,11 +5,17 @@
 #include <mmn/device.h>
 
 #include "mirrors/dmirror.h"
+#include "mirrors/gru.h"
 #include "mirrors/kvm.h"
+#include "mirrors/sva.h"
+#include "mirrors/xpmem.h"
 
 const struct mmn_driver *const mmn_builtin_drivers[] = {
 	&mmn_driver_dmirror,
 	&mmn_driver_kvm,
+	&mmn_driver_gru,
+	&mmn_driver_sva,
+	&mmn_driver_xpmem,
 	NULL,
 };
 

@@ -155,7 +155,8 @@ static int do_fault(struct vm_fault *vmf)
 		    (vmf->flags & FAULT_FLAG_WRITE)))
 		return VM_FAULT_SIGBUS;
 	ret = vma->vm_ops->fault(vmf);
-	if (ret & VM_FAULT_ERROR)
+	/* NOPAGE: the handler installed the pte itself (vmf_insert_pfn) */
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))
 		return ret;
 	return finish_fault(vmf);
 }
