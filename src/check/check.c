@@ -672,6 +672,40 @@ static void report_finish(struct mmn_buf *b, enum mmn_violation_kind kind,
 /* ------------------------------------------------------------------ */
 /* Access checks.                                                       */
 
+/*
+ * What the primary maps at (@mm, @va): a lockless walk, as the MMU does.
+ * Under check_lock, so it takes no modelled lock (no schedule point, no
+ * PTL: the CPU access path takes the PTL and then check_lock).  Page
+ * tables are freed only by exit_mmap(), which first passes
+ * mmn_check_pgtables_going() -- a barrier on check_lock -- after
+ * mm_users dropped to zero: a walker that sees mm_users > 0 under
+ * check_lock walks tables that stay until it lets go.
+ */
+static bool primary_lookup(struct mm_struct *mm, unsigned long va,
+			   unsigned long *pfn, bool *writable)
+{
+	uint64_t e = 0;
+	struct pgtable *t;
+	int level;
+
+	if (READ_ONCE(mm->mm_users) <= 0)
+		return false;
+	t = mm->pgd;
+	for (level = 3; level >= 0; level--) {
+		e = __entry_get(&t->e[(va >> (PAGE_SHIFT + 9 * level)) & (PTRS_PER_TABLE - 1)]);
+		if (!(e & _PAGE_PRESENT))
+			return false;
+		if (level == 0 || (level == 1 && (e & _PAGE_PSE)))
+			break;
+		t = entry_table(e);
+	}
+	*pfn = (unsigned long)((e & _PAGE_PFN_MASK) >> PAGE_SHIFT);
+	if (level == 1)
+		*pfn += (va & ~PMD_MASK) >> PAGE_SHIFT;
+	*writable = e & _PAGE_RW;
+	return true;
+}
+
 /* Does the primary map @pfn at (@mm, @va), writable if @write? */
 static bool primary_maps(struct mm_struct *mm, unsigned long va,
 			 unsigned long pfn, bool write)
@@ -679,9 +713,17 @@ static bool primary_maps(struct mm_struct *mm, unsigned long va,
 	unsigned long cur;
 	bool w;
 
-	if (mmn_follow_pte(mm, va, &cur, &w))
+	if (!primary_lookup(mm, va, &cur, &w))
 		return false;
 	return cur == pfn && (!write || w);
+}
+
+void mmn_check_pgtables_going(struct mm_struct *mm)
+{
+	if (!mmn_check_enabled)
+		return;
+	mmn_check_lock();
+	mmn_check_unlock();
 }
 
 static bool window_covers(const struct window *w, unsigned long va)
@@ -755,25 +797,6 @@ static int dev_access(struct mmn_device *dev, const struct mmn_spte *s,
 		now = history_add("%s read %#lx via pfn %#lx", dev->name, va, pfn);
 	(void)now;
 
-	/* generations: the frame was freed since the translation was made */
-	if (pfn_to_page(s->pfn)->gen != s->gen) {
-		struct mmn_buf b = { 0 };
-
-		report_head(&b, MMN_V_USE_AFTER_FREE, dev);
-		report_access_line(&b, write, va, dev, dev->mm);
-		report_spte(&b, s);
-		mmn_buf_printf(&b, " frame %#lx is at generation %u: freed %s since\n",
-			       s->pfn, pfn_to_page(s->pfn)->gen,
-			       page_count(pfn_to_page(s->pfn)) ? "and reused" : "");
-		report_finish(&b, MMN_V_USE_AFTER_FREE, dev->name);
-		/* the access still happens: hardware does not know */
-		if (write)
-			__atomic_store_n(word, *val, __ATOMIC_RELAXED);
-		else
-			*val = __atomic_load_n(word, __ATOMIC_RELAXED);
-		return 0;
-	}
-
 	w = check_windows(dev, s, va, pfn, write, &rule);
 	if (w) {
 		struct mmn_buf b = { 0 };
@@ -786,6 +809,25 @@ static int dev_access(struct mmn_device *dev, const struct mmn_spte *s,
 			mmn_buf_printf(&b, " range ended at #%" PRIu64 "\n", w->t_end);
 		mmn_buf_printf(&b, " rule: %s\n", rule);
 		report_finish(&b, MMN_V_ACCESS_AFTER_INVALIDATE, dev->name);
+	}
+
+	/* generations: the frame was freed since the translation was made */
+	if (pfn_to_page(s->pfn)->gen != s->gen) {
+		struct mmn_buf b = { 0 };
+
+		report_head(&b, MMN_V_USE_AFTER_FREE, dev);
+		report_access_line(&b, write, va, dev, dev->mm);
+		report_spte(&b, s);
+		mmn_buf_printf(&b, " frame %#lx is at generation %u: freed since the translation was made%s\n",
+			       s->pfn, pfn_to_page(s->pfn)->gen,
+			       page_count(pfn_to_page(s->pfn)) ? ", and reused" : "");
+		report_finish(&b, MMN_V_USE_AFTER_FREE, dev->name);
+		/* the access still happens: hardware does not know */
+		if (write)
+			__atomic_store_n(word, *val, __ATOMIC_RELAXED);
+		else
+			*val = __atomic_load_n(word, __ATOMIC_RELAXED);
+		return 0;
 	}
 
 	l = page_location(dev->mm, va, page);
@@ -1055,6 +1097,29 @@ void mmn_copy_page_consumed_all(struct page *dst, struct page *src,
 	mmn_check_unlock();
 }
 
+void __mmn_check_move_range(struct mm_struct *mm, unsigned long old,
+			    unsigned long new, unsigned long len)
+{
+	mmn_check_lock();
+	history_add("%s mremap %#lx-%#lx -> %#lx", mmn_mm_name(mm), old,
+		    old + len, new);
+	for (unsigned long off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t from = loc_key_anon(mm, old + off);
+		uint64_t to = loc_key_anon(mm, new + off);
+		void **v = hmap_slot(&ghosts, from, false);
+		struct ghost_page *g;
+
+		ghost_drop(to);
+		if (!v || !*v)
+			continue;
+		g = *v;
+		hmap_del(&ghosts, from);
+		g->key = to;
+		*hmap_slot(&ghosts, to, true) = g;
+	}
+	mmn_check_unlock();
+}
+
 void mmn_check_reset_file(struct address_space *mapping, unsigned long from,
 			  unsigned long to)
 {
@@ -1185,12 +1250,12 @@ struct audit_ctx {
 	unsigned long mismatches;
 };
 
-/* Compare one mapped page of @mm at @va (frame @page) with the ghost. */
-static void audit_page(struct mm_struct *mm, unsigned long va,
-		       struct page *page, struct audit_ctx *ac)
+/* Compare the words @data the primary would read at (@mm, @va), location
+ * @l, with the ghost; @pfn names the frame (~0UL: a swap slot). */
+static void audit_words(struct mm_struct *mm, unsigned long va,
+			const uint64_t *data, struct loc l, unsigned long pfn,
+			struct audit_ctx *ac)
 {
-	const uint64_t *data = __mmn_page_data(page);
-	struct loc l = page_location(mm, va, page);
 	struct ghost_page *g = ghost_page_get(l.key, l.obj, false);
 
 	for (unsigned int i = 0; i < MMN_PAGE_WORDS; i++) {
@@ -1202,11 +1267,42 @@ static void audit_page(struct mm_struct *mm, unsigned long va,
 			continue;
 		ac->mismatches++;
 		mmn_buf_printf(&b, "BUG: mmnlab: audit mismatch at the end of the run\n");
-		mmn_buf_printf(&b, "%s %#lx (frame %#lx): memory holds %#" PRIx64 ", the last write to this location was %#" PRIx64 "\n",
-			       mmn_mm_name(mm), va + i * 8, page_to_pfn(page), got, want);
+		if (pfn == ~0UL)
+			mmn_buf_printf(&b, "%s %#lx (swapped out): the swap slot holds %#" PRIx64 ", the last write to this location was %#" PRIx64 "\n",
+				       mmn_mm_name(mm), va + i * 8, got, want);
+		else
+			mmn_buf_printf(&b, "%s %#lx (frame %#lx): memory holds %#" PRIx64 ", the last write to this location was %#" PRIx64 "\n",
+				       mmn_mm_name(mm), va + i * 8, pfn, got, want);
 		report_finish(&b, MMN_V_AUDIT, "audit");
 		return;		/* one report per page */
 	}
+}
+
+/* Compare one mapped page of @mm at @va (frame @page) with the ghost. */
+static void audit_page(struct mm_struct *mm, unsigned long va,
+		       struct page *page, struct audit_ctx *ac)
+{
+	audit_words(mm, va, __mmn_page_data(page), page_location(mm, va, page),
+		    page_to_pfn(page), ac);
+}
+
+/*
+ * A swap or migration entry at (@mm, @va): audit what the primary would
+ * read back -- the swap-cache page if the slot still has one, else the
+ * slot's saved data; the page under migration for a migration entry.
+ */
+static void audit_swap_pte(struct mm_struct *mm, unsigned long va, uint64_t e,
+			   struct audit_ctx *ac)
+{
+	unsigned long pfn;
+	const uint64_t *data = __mmn_swap_audit_data(__pte(e), &pfn);
+	struct page *page = pfn == ~0UL ? NULL : pfn_to_page(pfn);
+
+	if (!data)
+		return;
+	/* a file page under migration keeps its file location; a swap slot
+	 * or swap-cache page is the anon location of this mm */
+	audit_words(mm, va, data, page_location(mm, va, page), pfn, ac);
 }
 
 /*
@@ -1224,6 +1320,10 @@ static void audit_table(struct mm_struct *mm, struct pgtable *t, int level,
 		uint64_t e = __entry_get(&t->e[i]);
 		unsigned long va = base + i * span;
 
+		if (level == 0 && e && !(e & (_PAGE_PRESENT | _PAGE_PROTNONE))) {
+			audit_swap_pte(mm, va, e, ac);
+			continue;
+		}
 		if (!(e & _PAGE_PRESENT))
 			continue;
 		if (level == 0) {

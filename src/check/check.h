@@ -89,6 +89,8 @@ void __mmn_device_reset_ids(void);
  * And for file data: the locations [@from, @to) (page indices) of
  * @mapping start over at zero (truncate, hole punch).
  */
+/* exit_mmap() is about to free @mm's page tables (mm_users is 0). */
+void mmn_check_pgtables_going(struct mm_struct *mm);
 void mmn_check_seal(struct page *page, struct mm_struct *mm, unsigned long va,
 		    const char *why);
 void mmn_check_seal_all(struct page *page, const char *why);
@@ -153,6 +155,17 @@ static inline void mmn_check_reset_range(struct mm_struct *mm,
 {
 	if (mmn_check_enabled)
 		__mmn_check_reset_range(mm, start, end);
+}
+
+/* mremap moved the anon locations [@old, @old + @len) of @mm to @new,
+ * with their ptes (under both PT locks). */
+void __mmn_check_move_range(struct mm_struct *mm, unsigned long old,
+			    unsigned long new, unsigned long len);
+static inline void mmn_check_move_range(struct mm_struct *mm, unsigned long old,
+					unsigned long new, unsigned long len)
+{
+	if (mmn_check_enabled)
+		__mmn_check_move_range(mm, old, new, len);
 }
 
 static inline void mmn_check_mm_gone(struct mm_struct *mm)

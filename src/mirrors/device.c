@@ -75,7 +75,20 @@ int mmn_device_access(struct mmn_device *dev, unsigned long va, bool write,
 		      uint64_t *val)
 {
 	for (unsigned long tries = 0;; tries++) {
-		int ret = dev->ops->dma(dev, va, write, val);
+		int ret;
+
+		/*
+		 * A retried access is the hardware trying again later (a vCPU
+		 * re-entering the guest after RET_PF_RETRY, a device replaying
+		 * a faulted command): time passes, others run.  Without this
+		 * a spin-retry that waits for an invalidation to end would
+		 * starve the task running it under a priority scheduler.  The
+		 * first retry follows a fault that normally made progress; only
+		 * a fault that did not (tries >= 2) is a wait.
+		 */
+		if (tries >= 2)
+			mmn_cond_resched(__FILE__, __LINE__);
+		ret = dev->ops->dma(dev, va, write, val);
 
 		if (ret != -ENOENT && ret != -EPERM)
 			return ret;

@@ -359,6 +359,120 @@ static bool parse_new_name(struct parser *ps, char *buf, const char *what)
 	return true;
 }
 
+/* An era name: 6.12, 6.1 or 2.6.33.  Returns the era or -1. */
+static int parse_era(struct parser *ps)
+{
+	char buf[16] = "";
+	struct tok at = ps->t;
+	int e;
+
+	if ((ps->t.kind != T_WORD && ps->t.kind != T_NUM) ||
+	    ps->t.len >= sizeof(buf)) {
+		expected(ps, "an era (6.12, 6.1 or 2.6.33)");
+		return -1;
+	}
+	memcpy(buf, ps->t.s, ps->t.len);
+	e = mmn_era_parse(buf);
+	if (e < 0) {
+		error_at(ps, &at, "unknown era '%s' (expected 6.12, 6.1 or 2.6.33)", buf);
+		return -1;
+	}
+	next(ps);
+	return e;
+}
+
+/* "ok" or "violation KIND" into *@kind (-1 for ok). */
+static bool parse_outcome(struct parser *ps, int *kind)
+{
+	char name[SCN_MAX_NAME];
+	struct tok at;
+
+	if (accept_word(ps, "ok")) {
+		*kind = -1;
+		return true;
+	}
+	if (!accept_word(ps, "violation")) {
+		expected(ps, "'ok' or 'violation KIND'");
+		return false;
+	}
+	at = ps->t;
+	if (ps->t.kind != T_WORD || ps->t.len >= sizeof(name)) {
+		expected(ps, "a violation kind");
+		return false;
+	}
+	memcpy(name, ps->t.s, ps->t.len);
+	name[ps->t.len] = 0;
+	*kind = mmn_violation_parse(name);
+	if (*kind < 0) {
+		error_at(ps, &at, "unknown violation kind '%s' (see 'mmnlab list')", name);
+		return false;
+	}
+	next(ps);
+	return true;
+}
+
+/* expect [era E] [correct | broken | DRIVER/FORM | DRIVER/ *] OUTCOME */
+static bool parse_expect(struct parser *ps)
+{
+	struct scn_scenario *s = ps->s;
+	struct scn_expect *x;
+	struct tok at = ps->t;
+
+	if (s->nexpects >= SCN_MAX_EXPECT) {
+		error_at(ps, &at, "too many 'expect' lines (at most %d)", SCN_MAX_EXPECT);
+		return false;
+	}
+	x = &s->expects[s->nexpects];
+	memset(x, 0, sizeof(*x));
+	x->era = -1;
+	x->form = SCN_FORM_ANY;
+	x->line = at.line;
+	if (accept_word(ps, "era")) {
+		x->era = parse_era(ps);
+		if (x->era < 0)
+			return false;
+	}
+	if (accept_word(ps, "correct")) {
+		x->form = SCN_FORM_CORRECT;
+	} else if (accept_word(ps, "broken")) {
+		x->form = SCN_FORM_BROKEN;
+	} else if (ps->t.kind == T_WORD && memchr(ps->t.s, '/', ps->t.len)) {
+		char spec[2 * SCN_MAX_NAME], *slash;
+
+		at = ps->t;
+		if (ps->t.len >= sizeof(spec)) {
+			expected(ps, "DRIVER/FORM");
+			return false;
+		}
+		memcpy(spec, ps->t.s, ps->t.len);
+		spec[ps->t.len] = 0;
+		slash = strchr(spec, '/');
+		*slash = 0;
+		x->driver = mmn_driver_find(spec);
+		if (!x->driver) {
+			error_at(ps, &at, "unknown driver '%s' (see 'mmnlab list')", spec);
+			return false;
+		}
+		next(ps);
+		if (slash[1] == 0 && ps->t.kind == T_BAD && ps->t.len == 1 && ps->t.s[0] == '*') {
+			next(ps);		/* DRIVER/ * */
+		} else {
+			x->form = mmn_driver_form(x->driver, slash + 1);
+			if (x->form < 0) {
+				error_at(ps, &at, "driver '%s' has no form '%s' (see 'mmnlab list')",
+					 x->driver->name, slash + 1);
+				return false;
+			}
+		}
+	}
+	if (!parse_outcome(ps, &x->kind))
+		return false;
+	if (x->era < 0 && !x->driver && x->form == SCN_FORM_ANY)
+		s->expect = x->kind;
+	s->nexpects++;
+	return true;
+}
+
 static bool parse_prot(struct parser *ps, int *prot)
 {
 	if (accept_word(ps, "rw"))
@@ -665,48 +779,31 @@ static bool parse_line(struct parser *ps)
 		s->name[ps->t.len] = 0;
 		next(ps);
 	} else if (accept_word(ps, "era")) {
-		char buf[16] = "";
-		int e;
+		if (s->era_set) {
+			error_at(ps, &at, "a second 'era' line (list every era on one line)");
+			return false;
+		}
+		s->eras = 0;
+		if (accept_word(ps, "all")) {
+			s->eras = (1u << MMN_ERA__COUNT) - 1;
+		} else {
+			do {
+				int e = parse_era(ps);
 
-		at = ps->t;
-		if ((ps->t.kind != T_WORD && ps->t.kind != T_NUM) ||
-		    ps->t.len >= sizeof(buf)) {
-			expected(ps, "an era (6.12, 6.1 or 2.6.33)");
-			return false;
+				if (e < 0)
+					return false;
+				s->eras |= 1u << e;
+			} while (ps->t.kind == T_WORD || ps->t.kind == T_NUM);
 		}
-		memcpy(buf, ps->t.s, ps->t.len);
-		e = mmn_era_parse(buf);
-		if (e < 0) {
-			error_at(ps, &at, "unknown era '%s' (expected 6.12, 6.1 or 2.6.33)", buf);
-			return false;
-		}
-		next(ps);
-		s->era = e;
+		for (int e = 0; e < MMN_ERA__COUNT; e++)
+			if (s->eras & (1u << e)) {
+				s->era = e;
+				break;
+			}
 		s->era_set = true;
 	} else if (accept_word(ps, "expect")) {
-		if (accept_word(ps, "ok")) {
-			s->expect = -1;
-		} else if (accept_word(ps, "violation")) {
-			int k;
-
-			at = ps->t;
-			if (ps->t.kind != T_WORD || ps->t.len >= sizeof(name)) {
-				expected(ps, "a violation kind");
-				return false;
-			}
-			memcpy(name, ps->t.s, ps->t.len);
-			name[ps->t.len] = 0;
-			k = mmn_violation_parse(name);
-			if (k < 0) {
-				error_at(ps, &at, "unknown violation kind '%s' (see 'mmnlab list')", name);
-				return false;
-			}
-			s->expect = k;
-			next(ps);
-		} else {
-			expected(ps, "'ok' or 'violation KIND'");
+		if (!parse_expect(ps))
 			return false;
-		}
 	} else if (accept_word(ps, "frames")) {
 		if (!parse_num(ps, &v, 16, 1UL << 20, "a frame count"))
 			return false;
@@ -764,7 +861,15 @@ static bool parse_line(struct parser *ps)
 		if (!parse_new_name(ps, m->name, "a mirror name"))
 			return false;
 		at = ps->t;
-		if (!parse_name(ps, name, "a driver name"))
+		if (ps->t.kind == T_BAD && ps->t.len == 1 && ps->t.s[0] == '*') {
+			/* every driver and form: expanded by scn_expand() */
+			next(ps);
+			m->any = true;
+			m->driver = mmn_builtin_drivers[0];
+			snprintf(m->form, sizeof(m->form), "%s", m->driver->forms[0]);
+			goto mirror_on;
+		}
+		if (!parse_name(ps, name, "a driver name or '*'"))
 			return false;
 		m->driver = mmn_driver_find(name);
 		if (!m->driver) {
@@ -783,6 +888,7 @@ static bool parse_line(struct parser *ps)
 			}
 			snprintf(m->form, sizeof(m->form), "%s", name);
 		}
+mirror_on:
 		if (!expect_word(ps, "on"))
 			return false;
 		at = ps->t;
@@ -821,7 +927,7 @@ void scn_free(struct scn_scenario *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < s->nagents; i++)
+	for (int i = 0; i < s->nagents && !s->borrowed_ops; i++)
 		ops_free(s->agents[i].ops, s->agents[i].nops);
 	free(s);
 }
@@ -863,6 +969,7 @@ struct scn_scenario *scn_parse(const char *file, const char *text, size_t len,
 	}
 	s->expect = -1;
 	s->era = MMN_ERA_6_12;
+	s->eras = 1u << MMN_ERA_6_12;
 	snprintf(s->file, sizeof(s->file), "%s", file);
 	ps.s = s;
 	next(&ps);
@@ -994,11 +1101,31 @@ static void print_ops(const struct scn_scenario *s, const struct scn_op *ops,
 
 void scn_print(const struct scn_scenario *s, FILE *f)
 {
-	fprintf(f, "name %s\nera %s\n", s->name, mmn_era_name(s->era));
-	if (s->expect < 0)
+	fprintf(f, "name %s\nera", s->name);
+	for (int e = 0; e < MMN_ERA__COUNT; e++)
+		if (s->eras & (1u << e))
+			fprintf(f, " %s", mmn_era_name(e));
+	fputc('\n', f);
+	if (!s->nexpects)
 		fprintf(f, "expect ok\n");
-	else
-		fprintf(f, "expect violation %s\n", mmn_violation_name(s->expect));
+	for (int i = 0; i < s->nexpects; i++) {
+		const struct scn_expect *x = &s->expects[i];
+
+		fprintf(f, "expect");
+		if (x->era >= 0)
+			fprintf(f, " era %s", mmn_era_name(x->era));
+		if (x->form == SCN_FORM_CORRECT)
+			fprintf(f, " correct");
+		else if (x->form == SCN_FORM_BROKEN)
+			fprintf(f, " broken");
+		else if (x->driver)
+			fprintf(f, " %s/%s", x->driver->name,
+				x->form >= 0 ? x->driver->forms[x->form] : "*");
+		if (x->kind < 0)
+			fprintf(f, " ok\n");
+		else
+			fprintf(f, " violation %s\n", mmn_violation_name(x->kind));
+	}
 	if (s->frames)
 		fprintf(f, "frames %lu\n", s->frames);
 	for (int i = 0; i < s->nprocs; i++)
@@ -1010,9 +1137,13 @@ void scn_print(const struct scn_scenario *s, FILE *f)
 			s->maps[i].shared ? "shared" : "private",
 			prot_name(s->maps[i].prot), s->maps[i].pages);
 	for (int i = 0; i < s->nmirrors; i++)
-		fprintf(f, "mirror %s %s %s on %s\n", s->mirrors[i].name,
-			s->mirrors[i].driver->name, s->mirrors[i].form,
-			s->procs[s->mirrors[i].proc].name);
+		if (s->mirrors[i].any)
+			fprintf(f, "mirror %s * on %s\n", s->mirrors[i].name,
+				s->procs[s->mirrors[i].proc].name);
+		else
+			fprintf(f, "mirror %s %s %s on %s\n", s->mirrors[i].name,
+				s->mirrors[i].driver->name, s->mirrors[i].form,
+				s->procs[s->mirrors[i].proc].name);
 	for (int i = 0; i < s->nagents; i++) {
 		const struct scn_agent *ag = &s->agents[i];
 

@@ -289,3 +289,11 @@ void scn_teardown(struct scn_exec *x)
 	mmn_mem_exit();
 	x->world = false;
 }
+
+void scn_abandon(struct scn_exec *x)
+{
+	if (!x->world)
+		return;
+	mmn_check_end();
+	x->world = false;
+}

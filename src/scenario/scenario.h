@@ -96,6 +96,7 @@ struct scn_map {
 
 struct scn_mirror {
 	char name[SCN_MAX_NAME];
+	bool any;		/* "mirror M * on P": every driver, every form */
 	const struct mmn_driver *driver;
 	char form[SCN_MAX_NAME];
 	int proc;
@@ -114,12 +115,35 @@ struct scn_agent {
 	int line;
 };
 
+/*
+ * An expectation line: "expect [era E] [SPEC] ok | violation KIND", SPEC
+ * one of correct, broken, DRIVER/FORM, DRIVER/ *.  The most specific line
+ * that matches an instance wins (DRIVER/FORM over DRIVER/ * over
+ * correct/broken over none; an era qualifier adds one).
+ */
+#define SCN_MAX_EXPECT		32
+#define SCN_FORM_ANY		-1
+#define SCN_FORM_CORRECT	-2
+#define SCN_FORM_BROKEN		-3
+
+struct scn_expect {
+	int era;				/* -1: any */
+	const struct mmn_driver *driver;	/* NULL: any */
+	int form;				/* index, or SCN_FORM_* */
+	int kind;				/* -1: ok */
+	int line;
+};
+
 struct scn_scenario {
 	char name[64];
 	char file[256];
-	enum mmn_era era;
+	enum mmn_era era;	/* the instance's era (the first of eras) */
+	unsigned int eras;	/* bit per enum mmn_era to run under */
 	bool era_set;
-	int expect;		/* -1: expect ok; else enum mmn_violation_kind */
+	int expect;		/* -1: expect ok; else enum mmn_violation_kind
+				 * (the unqualified expectation) */
+	struct scn_expect expects[SCN_MAX_EXPECT];
+	int nexpects;
 	unsigned long frames;	/* frame pool; 0: sized from the mappings */
 	struct scn_proc procs[SCN_MAX_PROCS];
 	int nprocs;
@@ -130,6 +154,7 @@ struct scn_scenario {
 	struct scn_agent agents[SCN_MAX_AGENTS];
 	int nagents;
 	int nops_total;
+	bool borrowed_ops;	/* an instance: the agents' ops belong to its parent */
 };
 
 /*
@@ -143,6 +168,20 @@ struct scn_scenario *scn_load(const char *path, char *err, size_t errlen);
 void scn_free(struct scn_scenario *s);
 /* Print the scenario back in canonical form (tests: parse(print(x)) == x). */
 void scn_print(const struct scn_scenario *s, FILE *f);
+
+/*
+ * The matrix: one instance per (era in s->eras) x (driver and form, for
+ * each "mirror M *"), each a scenario with everything fixed, and its
+ * expected outcome (-1 ok, else a violation kind).  At most
+ * SCN_MAX_INSTANCES; returns the number, fills @out (free each with
+ * scn_free()).
+ */
+#define SCN_MAX_INSTANCES	256
+int scn_expand(const struct scn_scenario *s, struct scn_scenario **out, int max);
+/* The expectation for a fixed instance. */
+int scn_expected(const struct scn_scenario *s);
+/* "dmirror/deferred" etc. for the table; "-" without mirrors. */
+void scn_instance_label(const struct scn_scenario *s, char *buf, size_t n);
 
 /* ---- running ---------------------------------------------------------- */
 
@@ -159,6 +198,9 @@ void scn_exec_free(struct scn_exec *x);
 void scn_setup(struct scn_exec *x);
 void scn_run(struct scn_exec *x);
 void scn_teardown(struct scn_exec *x);
+/* After an execution was cut short: switch the checker off and forget the
+ * world without touching it (its agents were abandoned mid-flight). */
+void scn_abandon(struct scn_exec *x);
 /* Did setup fail (e.g. a driver refused to bind)?  The message, or NULL. */
 const char *scn_exec_error(const struct scn_exec *x);
 
