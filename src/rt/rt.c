@@ -36,8 +36,9 @@ void mmn_rt_init(const struct mmn_rt_config *cfg)
 		}
 		ops = &__mmn_sched_controlled;
 	}
-	__mmn_sched = ops;
+	/* leftovers of a run never exited are freed by their own back end */
 	__mmn_task_run_begin();
+	__mmn_sched = ops;
 	mmn_report_reset();
 	ops->init(&rt_cfg);
 }

@@ -3,8 +3,9 @@
  * The runtime's back-end interface: one API, one back end per file.
  *
  *   sched_threads.c     real pthreads, real contention (stress, benchmarks)
- *   sched_controlled.c  (later) one agent runs at a time; a strategy picks
- *                       the next agent at every schedule point
+ *   sched_controlled.c  one agent runs at a time (coroutines); a strategy
+ *                       picks the next agent at every schedule point
+ *                       (controlled.h, strategy.c, explore.c)
  *
  * Every primitive (locking.c, wait.c, srcu.c) is written once, over a small
  * parking lot: each primitive embeds a struct mmn_waitpoint and keeps its own
@@ -172,6 +173,8 @@ extern __thread uint64_t __mmn_current_gen;
 
 /* task.c: the body of every created task; back ends call it. */
 void __mmn_task_body(struct mmn_task *t);
+/* task.c: a back end abandoned @t (never joined): free it when the run ends. */
+void __mmn_task_abandon(struct mmn_task *t);
 /* task.c: a run begins (pids restart at 1) / ends (adopted tasks freed). */
 void __mmn_task_run_begin(void);
 void __mmn_task_run_end(void);

@@ -145,6 +145,16 @@ void *mmn_task_join(struct mmn_task *t)
 }
 
 /*
+ * A back end gave up on @t mid-body (the controlled back end aborting an
+ * execution): it is never joined, so free it at the end of the run, like a
+ * zombie.  Its sched_priv is already released.
+ */
+void __mmn_task_abandon(struct mmn_task *t)
+{
+	task_retire(t, false);
+}
+
+/*
  * The end of a run: the adopted tasks end too.  Their exit is checked like
  * a created task's (locks still held, atomic context), then they and the
  * zombies are freed and every thread's current goes stale.
