@@ -5,6 +5,9 @@
 #               (build-tsan/)
 #   make demo   build, run the demo
 #   make bench  build the benchmarks and run them
+#   make kernel-check  record the notifier callbacks of real Debian 6.1 and
+#               6.12 kernels under QEMU (TCG) and compare them with the lab
+#               (docs/validation.md; needs root and the Debian archive)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 CTEST ?= ctest
@@ -12,7 +15,7 @@ CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build test test-plain test-asan test-tsan demo bench fuzz clean
+.PHONY: all build test test-plain test-asan test-tsan demo bench fuzz kernel-check clean
 
 all: build
 
@@ -58,6 +61,9 @@ demo: build
 bench: build
 	@if [ -x build/bench/run-bench ]; then ./build/bench/run-bench; \
 	 else echo "bench: no benchmarks built yet"; fi
+
+kernel-check:
+	bash tools/kernel-check/kernel-check
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
