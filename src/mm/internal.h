@@ -351,6 +351,89 @@ void i_mmap_lock_read(struct address_space *mapping);
 void i_mmap_unlock_read(struct address_space *mapping);
 
 /* ------------------------------------------------------------------ */
+/* Swap, reclaim, migration, files, mremap, OOM, soft-dirty             */
+/* (swapfile.c, swap_state.c, vmscan.c, migrate.c, filemap.c,           */
+/*  truncate.c, mremap.c, oom_kill.c, task_mmu.c; swapops.h)            */
+
+#include "mm/swapops.h"
+
+#define PageSwapCache(p)	PageFlag((p), PG_swapcache)
+#define PageLazyFree(p)		PageFlag((p), PG_lazyfree)
+#define ClearPageDirty(p)	ClearPageFlag((p), PG_dirty)
+bool get_page_unless_zero(struct page *page);
+static inline bool page_mapped(struct page *page)
+{
+	return page_mapcount(page) > 0;
+}
+
+/* swapfile.c: the swap device, swap counts, slot data */
+void __mmn_swap_init(unsigned long nr_slots);
+void __mmn_swap_exit(void);
+void __mmn_swap_stats(struct mmn_mem_stats *st);
+int swap_duplicate(swp_entry_t entry);		/* swap count++ (fork, unmap) */
+void swap_free(swp_entry_t entry);		/* swap count-- */
+int __swap_count(swp_entry_t entry);
+bool vm_swap_full(void);
+/* A swap pte was zapped: count--, and drop the cache page if unused. */
+void free_swap_and_cache(swp_entry_t entry);
+/* Write @page's data to its slot / read its slot into @page. */
+void swap_writepage(struct page *page);
+void swap_read_page(struct page *page, swp_entry_t entry);
+/* Lockless, for the end audit only: what a swap-in of the entry of @pte
+ * would read (the swap-cache page, else the slot), or NULL. */
+const uint64_t *__mmn_swap_audit_data(pte_t pte, unsigned long *pfn);
+
+/* swap_state.c: the swap cache and swap-in */
+int add_to_swap(struct page *page);		/* page locked; -ENOMEM */
+struct page *lookup_swap_cache(swp_entry_t entry);	/* referenced */
+/* Page locked: drop it from the swap cache if no swap pte needs it. */
+bool folio_free_swap(struct page *page);
+/* From the mmu_gather: an unmapped swap-cache page's last users go. */
+void free_swap_cache(struct page *page);
+/* Reclaim: the locked, clean, unmapped swap-cache page leaves the cache if
+ * only the caller's reference and the cache's remain. */
+bool __remove_mapping_swapcache(struct page *page);
+/* Migration: @new takes @old's place in the swap cache (refs frozen). */
+int migrate_swap_cache(struct page *new, struct page *old, int expected);
+int do_swap_page(struct vm_fault *vmf);
+/* fork: copy a non-present pte (copy_nonpresent_pte), both PTLs held. */
+void copy_nonpresent_pte(struct mm_struct *dst_mm, struct mm_struct *src_mm,
+			 pte_t *dst_pte, pte_t *src_pte,
+			 struct vm_area_struct *dst_vma,
+			 struct vm_area_struct *src_vma, unsigned long addr);
+/* zap: a non-present pte (swap: count--, migration: just cleared). */
+void zap_nonpresent_pte(struct mmu_gather *tlb, struct vm_area_struct *vma,
+			unsigned long addr, pte_t *pte);
+
+/* vmscan.c */
+bool reclaim_one_page(struct page *page, bool pageout_advice);
+int folio_referenced(struct page *page);
+/* madvise(MADV_PAGEOUT / MADV_FREE) of one VMA part, mmap_lock read. */
+int madvise_pageout_vma(struct vm_area_struct *vma, unsigned long start,
+			unsigned long end);
+int madvise_free_vma(struct vm_area_struct *vma, unsigned long start,
+		     unsigned long end);
+
+/* migrate.c */
+void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, unsigned long addr);
+
+/* memory.c: zap a range of one VMA inside the caller's gather and range */
+void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		      unsigned long start, unsigned long end);
+
+/* mmap.c */
+unsigned long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
+				unsigned long len);
+
+/* filemap.c */
+extern const struct vm_operations_struct file_vm_ops;
+int filemap_grow(struct address_space *mapping, unsigned long nr);
+
+/* truncate.c */
+void unmap_mapping_range(struct address_space *mapping, unsigned long holebegin,
+			 unsigned long holelen, int even_cows);
+
+/* ------------------------------------------------------------------ */
 /* mm counters                                                          */
 
 static inline void inc_mm_counter(struct mm_struct *mm, bool anon)

@@ -29,7 +29,8 @@ int mmn_madvise(struct mm_struct *mm, unsigned long start, unsigned long len_in,
 	struct vm_area_struct *vma;
 	int unmapped_error = 0, error = 0;
 
-	if (advice != MADV_DONTNEED)
+	if (advice != MADV_DONTNEED && advice != MADV_FREE &&
+	    advice != MADV_PAGEOUT)
 		return -EINVAL;
 	if (start & ~PAGE_MASK)
 		return -EINVAL;
@@ -56,7 +57,13 @@ int mmn_madvise(struct mm_struct *mm, unsigned long start, unsigned long len_in,
 				break;
 		}
 		tmp = min(vma->vm_end, end);
-		error = madvise_dontneed_single_vma(vma, start, tmp);
+		/* MADV_FREE and MADV_PAGEOUT: vmscan.c */
+		if (advice == MADV_FREE)
+			error = madvise_free_vma(vma, start, tmp);
+		else if (advice == MADV_PAGEOUT)
+			error = madvise_pageout_vma(vma, start, tmp);
+		else
+			error = madvise_dontneed_single_vma(vma, start, tmp);
 		if (error)
 			break;
 		start = tmp;

@@ -158,6 +158,17 @@ static int do_fault(struct vm_fault *vmf)
 	/* NOPAGE: the handler installed the pte itself (vmf_insert_pfn) */
 	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))
 		return ret;
+	if (ret & VM_FAULT_LOCKED) {
+		/* a page-cache page, locked so truncate cannot remove it
+		 * before it is mapped (filemap_fault): unlock after */
+		struct page *page = vmf->page;
+
+		get_page(page);
+		ret = finish_fault(vmf);
+		unlock_page(page);
+		put_page(page);
+		return ret;
+	}
 	return finish_fault(vmf);
 }
 
@@ -182,10 +193,14 @@ static void wp_page_reuse(struct vm_fault *vmf)
  */
 static bool wp_can_reuse_anon_page(struct page *page, struct vm_area_struct *vma)
 {
-	if (page_count(page) != 1 || page_mapcount(page) != 1)
+	if (page_count(page) > 1 + PageSwapCache(page) ||
+	    page_mapcount(page) != 1)
 		return false;
 	if (!trylock_page(page))
 		return false;
+	/* the swap cache's reference goes if no swap pte needs the slot */
+	if (PageSwapCache(page))
+		folio_free_swap(page);
 	if (page_count(page) != 1) {
 		unlock_page(page);
 		return false;
@@ -299,7 +314,7 @@ static int handle_pte_fault(struct vm_fault *vmf)
 		return do_fault(vmf);
 	}
 	if (!pte_present(vmf->orig_pte))
-		return VM_FAULT_SIGBUS;	/* swap/migration entries: later layers */
+		return do_swap_page(vmf);	/* swap_state.c */
 	if (pte_protnone(vmf->orig_pte))
 		return VM_FAULT_SIGSEGV; /* NUMA hinting is not modelled */
 
@@ -368,8 +383,11 @@ static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 
 		if (pte_none(ptent))
 			continue;
-		if (WARN_ON(!pte_present(ptent)))
-			continue;	/* swap entries: later layers */
+		if (!pte_present(ptent)) {
+			/* swap: count--, migration: cleared (swap_state.c) */
+			zap_nonpresent_pte(tlb, vma, addr, pte);
+			continue;
+		}
 		page = vm_normal_page(vma, addr, ptent);
 		ptent = ptep_get_and_clear(mm, addr, pte);
 		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
@@ -413,6 +431,14 @@ static void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			continue;	/* zap_huge_pmd: the THP layer */
 		zap_pte_range(tlb, vma, pmd, addr, next);
 	}
+}
+
+/* Zap [start, end) of @vma inside the caller's gather and notifier range
+ * (the OOM reaper's unmap_page_range). */
+void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		      unsigned long start, unsigned long end)
+{
+	unmap_single_vma(tlb, vma, start, end);
 }
 
 /* munmap and exit: one UNMAP range over every VMA of [start, end). */
@@ -505,8 +531,11 @@ static int copy_pte_range(struct vm_area_struct *dst_vma,
 
 		if (pte_none(pte))
 			continue;
-		if (WARN_ON(!pte_present(pte)))
-			continue;	/* copy_nonpresent_pte: later layers */
+		if (!pte_present(pte)) {
+			copy_nonpresent_pte(dst_mm, src_mm, dst_pte, src_pte,
+					    dst_vma, src_vma, addr);
+			continue;
+		}
 		copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, pte);
 	}
 	spin_unlock(src_ptl);

@@ -85,6 +85,8 @@ enum pageflags {
 	PG_lru,
 	PG_referenced,
 	PG_uptodate,
+	PG_lazyfree,		/* MADV_FREE: clean anon page reclaim may drop
+				 * (Linux: !PG_swapbacked) */
 };
 
 struct page {
@@ -137,6 +139,9 @@ struct address_space {
 	unsigned long i_size;		/* bytes */
 	int refcount;			/* struct files pointing at it */
 	bool shmem;			/* anonymous shared memory object */
+	/* filemap_invalidate_lock: truncate and hole punch (write) against
+	 * faults that would create pages (read) */
+	struct rw_semaphore invalidate_lock;
 	int id;
 };
 

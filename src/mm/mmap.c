@@ -381,8 +381,8 @@ static bool range_is_free(struct mm_struct *mm, unsigned long addr, unsigned lon
 }
 
 /* Top-down: the highest gap below mmap_base that fits @len. */
-static unsigned long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
-				       unsigned long len)
+unsigned long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
+				unsigned long len)
 {
 	if (hint) {
 		hint = PAGE_ALIGN(hint);

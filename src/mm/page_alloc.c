@@ -81,6 +81,7 @@ int mmn_mem_init(const struct mmn_mem_config *cfg)
 	__mmn_rmap_ids_reset();
 	__mmn_shmem_ids_reset();
 	__mmn_mmap_init();
+	__mmn_swap_init(cfg ? cfg->nr_swap_slots : 0);
 	zone.ready = true;
 	return 0;
 }
@@ -89,6 +90,7 @@ void mmn_mem_exit(void)
 {
 	if (!zone.ready)
 		return;
+	__mmn_swap_exit();
 	__mmn_mmap_exit();
 	__mmn_fork_exit();
 	mmn_spin_lock_destroy(&zone.lock);
@@ -122,6 +124,7 @@ void mmn_mem_stats(struct mmn_mem_stats *st)
 	st->nr_vmas = stat_read(MMN_STAT_VMAS);
 	st->nr_anon_vmas = stat_read(MMN_STAT_ANON_VMAS);
 	st->nr_mappings = stat_read(MMN_STAT_MAPPINGS);
+	__mmn_swap_stats(st);
 }
 
 /* ---- pfn <-> page ------------------------------------------------- */

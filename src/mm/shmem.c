@@ -48,6 +48,7 @@ struct file *shmem_file_setup(unsigned long size)
 	mapping->shmem = true;
 	mapping->refcount = 1;
 	mmn_rwsem_init(&mapping->i_mmap_rwsem.s, "i_mmap_rwsem");
+	mmn_rwsem_init(&mapping->invalidate_lock.s, "invalidate_lock");
 	mmn_spin_lock_init(&mapping->i_pages_lock.rlock, "i_pages_lock");
 	INIT_LIST_HEAD(&mapping->i_mmap);
 	mapping->id = __atomic_add_fetch(&mapping_next_id, 1, __ATOMIC_RELAXED);
@@ -80,6 +81,7 @@ static void shmem_evict(struct address_space *mapping)
 	VM_WARN_ON(!list_empty(&mapping->i_mmap));
 	__mmn_check_mapping_gone(mapping);
 	mmn_rwsem_destroy(&mapping->i_mmap_rwsem.s);
+	mmn_rwsem_destroy(&mapping->invalidate_lock.s);
 	mmn_spin_lock_destroy(&mapping->i_pages_lock.rlock);
 	free(mapping->i_pages);
 	free(mapping);

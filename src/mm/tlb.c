@@ -115,8 +115,12 @@ static void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 
 static void tlb_flush_mmu_free(struct mmu_gather *tlb)
 {
-	for (unsigned int i = 0; i < tlb->nr_pages; i++)
+	for (unsigned int i = 0; i < tlb->nr_pages; i++) {
+		/* free_pages_and_swap_cache(): an unmapped swap-cache page
+		 * whose slot nobody names leaves the cache too */
+		free_swap_cache(tlb->pages[i]);
 		put_page(tlb->pages[i]);
+	}
 	tlb->nr_pages = 0;
 	for (unsigned int i = 0; i < tlb->nr_tables; i++)
 		pgtable_free(tlb->tables[i]);

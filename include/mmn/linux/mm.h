@@ -56,6 +56,11 @@ void put_page(struct page *page);
 int page_count(const struct page *page);
 int page_mapcount(const struct page *page);
 bool is_zero_pfn(unsigned long pfn);
+/* The device wrote @page through its own translation: the data must be
+ * written back before reclaim may drop a clean copy (a driver calls it
+ * when it tears down a writable entry it wrote through, as KVM and
+ * set_page_dirty_lock() after GUP do).  Returns true if it was clean. */
+bool set_page_dirty(struct page *page);
 
 /*
  * get_user_pages_remote(): fault in and take a reference on @nr_pages

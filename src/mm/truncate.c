@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Truncate and hole punch (mm/truncate.c truncate_pagecache(),
+ * truncate_inode_pages_range(); mm/memory.c unmap_mapping_range();
+ * mm/shmem.c shmem_setattr() and shmem_fallocate(PUNCH_HOLE)).
+ *
+ * ftruncate to a smaller size, under invalidate_lock (write: no fault can
+ * create a page meanwhile), in shmem_setattr()'s order:
+ *   i_size lowered (faults beyond it get SIGBUS from now on);
+ *   unmap_mapping_range(holebegin, to the end): under i_mmap_rwsem (read),
+ *     for every VMA mapping part of the hole, zap_page_range_single():
+ *     tlb_gather_mmu -> S(CLEAR, that part of the VMA) -> zap (PTL per
+ *     table) -> E -> tlb_finish_mmu (F and the pte references put after
+ *     E);
+ *   truncate_inode_pages(): per page, locked: still mapped (a racing fault
+ *     mapped it) -> unmap_mapping_folio (one more CLEAR of that page per
+ *     VMA); out of i_pages, ->mapping cleared, the slot's reference put;
+ *     the tail of a partial last page zeroed;
+ *   unmap_mapping_range() again (private COWed pages in Linux; here it
+ *     finds nothing, but notifies all the same, as the real trace shows);
+ *   the checker's file locations of the hole start over at zero
+ *     (mmn_check_reset_file).
+ * Growing only raises i_size: the new part reads zeros.
+ *
+ * Hole punch (FALLOC_FL_PUNCH_HOLE | KEEP_SIZE): one unmap pass over the
+ * whole pages of the hole, the partial pages at its edges zeroed, the
+ * whole pages removed as above.
+ *
+ * Real 6.1 (tmpfs): ftruncate 8 -> 2 pages of a one-VMA mapping gives two
+ * (interval +) start/end CLEAR of 0x6000; a punched page one CLEAR of
+ * 0x1000.  (6.1 also flushes under the PTL when a dirty shared pte is
+ * zapped, force_flush; the lab flushes after E from the gather.)
+ */
+#include "check/check.h"
+#include "mm/internal.h"
+
+/* Zap the pages [first, last] (inclusive) of @mapping in every VMA. */
+static void unmap_mapping_pages(struct address_space *mapping,
+				unsigned long first, unsigned long last)
+{
+	struct vm_area_struct *vma;
+
+	i_mmap_lock_read(mapping);
+	list_for_each_entry(vma, &mapping->i_mmap, shared) {
+		unsigned long vba = vma->vm_pgoff;
+		unsigned long vea = vba + vma_pages(vma) - 1;
+		unsigned long zba, zea;
+
+		if (vea < first || vba > last)
+			continue;
+		zba = max(first, vba);
+		zea = min(last, vea);
+		zap_page_range_single(vma, vma->vm_start + ((zba - vba) << PAGE_SHIFT),
+				      (zea - zba + 1) << PAGE_SHIFT);
+	}
+	i_mmap_unlock_read(mapping);
+}
+
+void unmap_mapping_range(struct address_space *mapping, unsigned long holebegin,
+			 unsigned long holelen, int even_cows)
+{
+	unsigned long first = holebegin >> PAGE_SHIFT;
+	unsigned long last = ULONG_MAX;
+
+	/* even_cows: private COW copies too; the lab has no private file maps */
+	if (holelen)
+		last = first + (PAGE_ALIGN(holelen) >> PAGE_SHIFT) - 1;
+	unmap_mapping_pages(mapping, first, last);
+}
+
+/* Remove the pages [start, end) from the page cache. */
+static void truncate_inode_pages_range(struct address_space *mapping,
+				       unsigned long start, unsigned long end)
+{
+	for (unsigned long index = start; index < end; index++) {
+		struct page *page = NULL;
+		bool removed = false;
+
+		spin_lock(&mapping->i_pages_lock);
+		if (index < mapping->nr_slots)
+			page = mapping->i_pages[index];
+		if (page)
+			get_page(page);
+		spin_unlock(&mapping->i_pages_lock);
+		if (!page)
+			continue;
+		lock_page(page);
+		if (READ_ONCE(page->mapping) == mapping) {
+			/* truncate_cleanup_folio(): a racing fault mapped it */
+			if (page_mapped(page))
+				unmap_mapping_pages(mapping, index, index);
+			spin_lock(&mapping->i_pages_lock);
+			if (mapping->i_pages[index] == page) {
+				mapping->i_pages[index] = NULL;
+				mapping->nrpages--;
+				removed = true;
+			}
+			spin_unlock(&mapping->i_pages_lock);
+		}
+		if (removed) {
+			WRITE_ONCE(page->mapping, NULL);
+			ClearPageDirty(page);
+			__mmn_stat_add(MMN_STAT_FILE, -1);
+			put_page(page);		/* the slot's reference */
+		}
+		unlock_page(page);
+		put_page(page);
+	}
+}
+
+/* Zero the bytes [from, to) of one page of the file, if it is cached. */
+static void zero_partial_page(struct address_space *mapping, unsigned long from,
+			      unsigned long to)
+{
+	unsigned long index = from >> PAGE_SHIFT;
+	struct page *page = NULL;
+
+	if (from >= to)
+		return;
+	spin_lock(&mapping->i_pages_lock);
+	if (index < mapping->nr_slots)
+		page = mapping->i_pages[index];
+	if (page)
+		get_page(page);
+	spin_unlock(&mapping->i_pages_lock);
+	if (!page)
+		return;
+	lock_page(page);
+	if (READ_ONCE(page->mapping) == mapping) {
+		/* folio_zero_range(), each word visible to the checker */
+		for (unsigned long pos = from; pos < to; pos += 8) {
+			uint64_t zero = 0;
+
+			mmn_check_cpu_access(NULL, pos, page,
+					     __mmn_page_data(page) + ((pos & ~PAGE_MASK) >> 3),
+					     true, &zero);
+		}
+	}
+	unlock_page(page);
+	put_page(page);
+}
+
+int mmn_file_truncate(struct file *file, unsigned long size)
+{
+	struct address_space *mapping = file->f_mapping;
+	unsigned long old, holebegin;
+	int err = 0;
+
+	if (size & 7)
+		return -EINVAL;
+	down_write(&mapping->invalidate_lock);
+	old = mapping->i_size;
+	if (size >= old) {
+		err = filemap_grow(mapping, PAGE_ALIGN(size) >> PAGE_SHIFT);
+		if (!err) {
+			spin_lock(&mapping->i_pages_lock);
+			mapping->i_size = size;
+			spin_unlock(&mapping->i_pages_lock);
+		}
+		up_write(&mapping->invalidate_lock);
+		return err;
+	}
+	spin_lock(&mapping->i_pages_lock);
+	mapping->i_size = size;
+	spin_unlock(&mapping->i_pages_lock);
+
+	holebegin = PAGE_ALIGN(size);
+	if (old > holebegin)
+		unmap_mapping_range(mapping, holebegin, 0, 1);
+	zero_partial_page(mapping, size, holebegin);
+	truncate_inode_pages_range(mapping, holebegin >> PAGE_SHIFT,
+				   PAGE_ALIGN(old) >> PAGE_SHIFT);
+	/* again, for what raced with the first pass */
+	if (old > holebegin)
+		unmap_mapping_range(mapping, holebegin, 0, 1);
+	mmn_check_reset_file(mapping, holebegin >> PAGE_SHIFT,
+			     PAGE_ALIGN(old) >> PAGE_SHIFT);
+	up_write(&mapping->invalidate_lock);
+	return 0;
+}
+
+int mmn_file_punch_hole(struct file *file, unsigned long offset,
+			unsigned long len)
+{
+	struct address_space *mapping = file->f_mapping;
+	unsigned long end = offset + len, first, last;
+
+	if ((offset | len) & 7 || end < offset)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	first = PAGE_ALIGN(offset);		/* whole pages [first, last) */
+	last = end & PAGE_MASK;
+	down_write(&mapping->invalidate_lock);
+	if (last > first)
+		unmap_mapping_range(mapping, first, last - first, 0);
+	if (last >= first) {
+		zero_partial_page(mapping, offset, first);
+		zero_partial_page(mapping, last, end);
+	} else {
+		zero_partial_page(mapping, offset, end);	/* inside one page */
+	}
+	if (last > first) {
+		truncate_inode_pages_range(mapping, first >> PAGE_SHIFT,
+					   last >> PAGE_SHIFT);
+		mmn_check_reset_file(mapping, first >> PAGE_SHIFT,
+				     last >> PAGE_SHIFT);
+	}
+	up_write(&mapping->invalidate_lock);
+	return 0;
+}

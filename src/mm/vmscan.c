@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reclaim of anonymous pages and page aging (mm/vmscan.c
+ * shrink_folio_list(), reclaim_pages(); mm/rmap.c try_to_unmap_one(),
+ * folio_referenced_one(); mm/madvise.c MADV_PAGEOUT and MADV_FREE).
+ *
+ * Notation as memory.c: S = range_start, E = range_end, P = pte change,
+ * F = TLB flush (6.12: also arch_invalidate_secondary_tlbs).
+ *
+ * shrink_folio_list() for one page, isolated (a reference) and locked:
+ *   aging (unless ignored): folio_referenced(); referenced -> kept;
+ *   add_to_swap(): a slot, the page in the swap cache, PageDirty;
+ *   try_to_unmap(): rmap walk (anon_vma or i_mmap read lock, no mmap_lock),
+ *     per mapping try_to_unmap_one():
+ *       S(CLEAR, [addr, addr + PAGE_SIZE)) -> PTL -> ptep_clear_flush (P+F
+ *       under the PTL; Linux may batch the flush, TTU_BATCH_FLUSH, not
+ *       modelled) -> swap pte (swap count++, exclusive and soft-dirty
+ *       bits carried) -> rmap removed, the pte's reference put -> PTL
+ *       unlock -> E;
+ *     a lazyfree (MADV_FREE) page instead is discarded if clean and only
+ *     the isolation reference is extra (the location reads zero from now
+ *     on: the checker's ghost is reset there), else remapped and kept;
+ *   pageout(): dirty -> clear dirty, write the data to the slot
+ *     (swap_writepage, synchronous).  Not a seal: see swapfile.c;
+ *   __remove_mapping(): clean, unmapped, and only the isolation and cache
+ *     references left -> out of the swap cache; the caller's put frees
+ *     the frame (its generation changes: a device still using it now
+ *     makes a use-after-free).  Any other reference (GUP, a device pin)
+ *     or mmn_swap_keep_cache() keeps it in the swap cache.
+ *
+ * Aging, per era (real-kernel.md section 5):
+ *   6.1 (and 2.6.33): folio_referenced() in shrink_folio_list, also for
+ *     MADV_PAGEOUT: ptep_clear_flush_young_notify() per mapping, under the
+ *     PTL: the primary accessed bit test-and-cleared (x86 does not flush
+ *     here), then mmu_notifier_clear_flush_young();
+ *   6.12: MADV_PAGEOUT ignores references; the MGLRU path of global
+ *     reclaim uses lru_gen_look_around(): ptep_clear_young_notify() ->
+ *     mmu_notifier_clear_young() (the look-around of the neighbouring ptes
+ *     is not modelled).
+ *
+ * MADV_PAGEOUT (madvise_cold_or_pageout_pte_range), mmap_lock read, one
+ * gather per VMA: per PTE table under its PTL, each private anon page
+ * mapped only here has its pte made old (tlb range recorded, no notifier)
+ * and is isolated; after the PTL, the isolated pages go through
+ * shrink_folio_list; tlb_finish_mmu after all (F after the last E).
+ *
+ * MADV_FREE (madvise_free_single_vma): S(CLEAR, range in the VMA) -> per
+ * pte under the PTL: swap entries freed (the location reads zero), clean
+ * exclusive pages: pte made old and clean, page lazyfree -> E ->
+ * tlb_finish_mmu (F after E).  A CPU write afterwards dirties the pte and
+ * cancels the free at reclaim; a device write does not (Linux: only the
+ * MMU's dirty bit or the driver's set_page_dirty() count).
+ */
+#include <stdlib.h>
+
+#include "check/check.h"
+#include "mm/internal.h"
+
+bool get_page_unless_zero(struct page *page)
+{
+	int ref = __atomic_load_n(&page->_refcount, __ATOMIC_RELAXED);
+
+	while (ref > 0)
+		if (__atomic_compare_exchange_n(&page->_refcount, &ref, ref + 1,
+						false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
+/* ---- page aging ------------------------------------------------------------ */
+
+/* The primary's accessed bit, test-and-clear (an atomic RMW: the MMU sets
+ * it concurrently without the PTL). */
+static bool ptep_test_and_clear_young(struct vm_area_struct *vma,
+				      unsigned long addr, pte_t *ptep)
+{
+	mmn_sched_point(MMN_SP_PTE_WRITE, ptep);
+	return __atomic_fetch_and(&ptep->pte, ~_PAGE_ACCESSED, __ATOMIC_RELAXED) &
+	       _PAGE_ACCESSED;
+}
+
+/* x86's ptep_clear_flush_young(): no flush ("clearing the accessed bit
+ * without a TLB flush doesn't cause data corruption"). */
+static bool ptep_clear_flush_young_notify(struct vm_area_struct *vma,
+					  unsigned long addr, pte_t *ptep)
+{
+	bool young = ptep_test_and_clear_young(vma, addr, ptep);
+
+	young |= mmu_notifier_clear_flush_young(vma->vm_mm, addr, addr + PAGE_SIZE);
+	return young;
+}
+
+static bool ptep_clear_young_notify(struct vm_area_struct *vma,
+				    unsigned long addr, pte_t *ptep)
+{
+	bool young = ptep_test_and_clear_young(vma, addr, ptep);
+
+	young |= mmu_notifier_clear_young(vma->vm_mm, addr, addr + PAGE_SIZE);
+	return young;
+}
+
+static bool folio_referenced_one(struct page *page, struct vm_area_struct *vma,
+				 unsigned long address, void *arg)
+{
+	int *referenced = arg;
+	spinlock_t *ptl;
+	pte_t *ptep = page_vma_mapped_pte(page, vma, address, &ptl);
+	bool young;
+
+	if (!ptep)
+		return true;
+	switch (mmn_era) {
+	case MMN_ERA_6_12:
+		/* MGLRU: lru_gen_look_around() */
+		young = ptep_clear_young_notify(vma, address, ptep);
+		break;
+	case MMN_ERA_6_1:
+	case MMN_ERA_2_6_33:
+	default:
+		young = ptep_clear_flush_young_notify(vma, address, ptep);
+		break;
+	}
+	pte_unmap_unlock(ptep, ptl);
+	if (young)
+		(*referenced)++;
+	return true;
+}
+
+/* Page locked and referenced: how many mappings were accessed. */
+int folio_referenced(struct page *page)
+{
+	int referenced = 0;
+	struct rmap_walk_control rwc = {
+		.arg = &referenced,
+		.rmap_one = folio_referenced_one,
+	};
+
+	if (!page_mapped(page))
+		return 0;
+	rmap_walk(page, &rwc);
+	return referenced;
+}
+
+/* The page mapped at @va, referenced (NULL: none, or the zero page). */
+static struct page *page_at(struct mm_struct *mm, unsigned long va,
+			    bool *young)
+{
+	struct page *page = NULL;
+	struct vm_area_struct *vma;
+	spinlock_t *ptl;
+	pte_t *ptep, pte;
+	pmd_t *pmd;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, va);
+	pmd = vma ? mm_find_pmd(mm, va) : NULL;
+	ptep = pmd ? pte_offset_map_lock(mm, pmd, va, &ptl) : NULL;
+	if (ptep) {
+		pte = ptep_get(ptep);
+		if (pte_present(pte)) {
+			page = vm_normal_page(vma, va, pte);
+			if (page)
+				get_page(page);
+			if (young)
+				*young = pte_young(pte);
+		}
+		pte_unmap_unlock(ptep, ptl);
+	}
+	mmap_read_unlock(mm);
+	return page;
+}
+
+int mmn_page_referenced(struct mm_struct *mm, unsigned long va)
+{
+	struct page *page = page_at(mm, va & PAGE_MASK, NULL);
+	int referenced;
+
+	if (!page)
+		return -ENOENT;
+	/* folio_referenced() without the caller's lock: as Linux, the
+	 * page lock for the rmap walk, no mmap_lock */
+	lock_page(page);
+	referenced = folio_referenced(page);
+	unlock_page(page);
+	put_page(page);
+	return referenced;
+}
+
+int mmn_page_test_young(struct mm_struct *mm, unsigned long va)
+{
+	struct vm_area_struct *vma;
+	spinlock_t *ptl;
+	pte_t *ptep;
+	pmd_t *pmd;
+	int young = -ENOENT;
+
+	va &= PAGE_MASK;
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, va);
+	pmd = vma ? mm_find_pmd(mm, va) : NULL;
+	ptep = pmd ? pte_offset_map_lock(mm, pmd, va, &ptl) : NULL;
+	if (ptep) {
+		pte_t pte = ptep_get(ptep);
+
+		/* page_idle / khugepaged: the primary bit, or a secondary's */
+		if (pte_present(pte))
+			young = pte_young(pte) || mmu_notifier_test_young(mm, va);
+		pte_unmap_unlock(ptep, ptl);
+	}
+	mmap_read_unlock(mm);
+	return young;
+}
+
+/* ---- try_to_unmap ------------------------------------------------------------ */
+
+static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
+			     unsigned long address, void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	bool anon_exclusive, ret = true;
+	pte_t *ptep, pteval;
+	spinlock_t *ptl;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address,
+				address + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	ptep = page_vma_mapped_pte(page, vma, address, &ptl);
+	if (!ptep)
+		goto out;
+	anon_exclusive = PageAnon(page) && PageAnonExclusive(page);
+	/* P+F under the PTL: no TLB may keep the page once it can be freed */
+	pteval = ptep_clear_flush(vma, address, ptep);
+	if (pte_dirty(pteval))
+		SetPageDirty(page);
+
+	if (PageAnon(page) && PageLazyFree(page)) {
+		/* the isolation reference plus the mappings: nobody else */
+		if (page_count(page) == 1 + page_mapcount(page) &&
+		    !PageDirty(page)) {
+			/* discard: the location reads zero from now on */
+			mmn_check_reset_range(mm, address, address + PAGE_SIZE);
+			goto discard;
+		}
+		/* redirtied: it cannot be discarded, map it back */
+		set_pte_at(mm, address, ptep, pteval);
+		ClearPageFlag(page, PG_lazyfree);
+		ret = false;
+		goto unlock;
+	}
+	if (PageAnon(page)) {
+		swp_entry_t entry = { page->private };
+		pte_t swp_pte;
+
+		if (WARN_ON(!PageSwapCache(page)) || swap_duplicate(entry) < 0) {
+			set_pte_at(mm, address, ptep, pteval);
+			ret = false;
+			goto unlock;
+		}
+		/* folio_try_share_anon_rmap_pte(): the exclusivity moves to
+		 * the swap pte (pinned pages are not modelled) */
+		if (anon_exclusive)
+			ClearPageAnonExclusive(page);
+		swp_pte = swp_entry_to_pte(entry);
+		if (anon_exclusive)
+			swp_pte = pte_swp_mkexclusive(swp_pte);
+		if (pteval.pte & _PAGE_SOFT_DIRTY)
+			swp_pte = pte_swp_mksoft_dirty(swp_pte);
+		set_pte_at(mm, address, ptep, swp_pte);
+	}
+	/* a file page: the pte is simply gone, faults find the page cache */
+discard:
+	page_remove_rmap(page, vma);
+	put_page(page);			/* the pte's reference */
+unlock:
+	pte_unmap_unlock(ptep, ptl);
+out:
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+/* Page locked and referenced: unmap it everywhere; true if it is. */
+static bool try_to_unmap(struct page *page)
+{
+	struct rmap_walk_control rwc = { .rmap_one = try_to_unmap_one };
+
+	rmap_walk(page, &rwc);
+	return !page_mapped(page);
+}
+
+/* ---- shrink_folio_list ----------------------------------------------------- */
+
+bool reclaim_one_page(struct page *page, bool ignore_references)
+{
+	bool lazyfree;
+
+	VM_WARN_ON(!PageLocked(page));
+	/* file and shmem pages, and THPs, are not reclaimed in the lab */
+	if (!PageAnon(page) || page->order || PageFlag(page, PG_ksm))
+		return false;
+	if (!ignore_references && folio_referenced(page) > 0)
+		return false;		/* FOLIOREF_ACTIVATE / KEEP */
+
+	lazyfree = PageLazyFree(page);
+	if (!lazyfree && !PageSwapCache(page) && add_to_swap(page))
+		return false;		/* swap is full */
+	if (page_mapped(page) && !try_to_unmap(page))
+		return false;
+	if (lazyfree && PageLazyFree(page)) {
+		/* discarded everywhere: only the isolation reference left? */
+		if (page_count(page) != 1)
+			return false;
+		ClearPageFlag(page, PG_lazyfree);
+		return true;
+	}
+	if (PageDirty(page)) {
+		/* pageout(): folio_clear_dirty_for_io(), then the write */
+		ClearPageDirty(page);
+		swap_writepage(page);
+	}
+	if (!PageSwapCache(page) || page_mapped(page) || PageDirty(page))
+		return false;
+	return __remove_mapping_swapcache(page);
+}
+
+/*
+ * Global reclaim (kswapd-like): scan the frames for anonymous pages, age
+ * them, and reclaim up to @nr.  A referenced page survives the first round
+ * (its accessed bits are cleared), and goes in the second.
+ */
+unsigned long mmn_reclaim(unsigned long nr)
+{
+	struct mmn_mem_stats st;
+	unsigned long done = 0;
+
+	mmn_mem_stats(&st);
+	for (int round = 0; round < 2 && done < nr; round++) {
+		for (unsigned long pfn = 1; pfn < st.nr_frames && done < nr; pfn++) {
+			struct page *page = pfn_to_page(pfn);
+			bool freed = false;
+
+			if (PageFlag(page, PG_tail) || !PageAnon(page) ||
+			    !get_page_unless_zero(page))
+				continue;
+			/* isolated: now the flags are stable enough to look */
+			if (PageAnon(page) && trylock_page(page)) {
+				freed = reclaim_one_page(page, false);
+				unlock_page(page);
+			}
+			put_page(page);
+			if (freed)
+				done++;
+			mmn_cond_resched(__FILE__, __LINE__);
+		}
+	}
+	return done;
+}
+
+int mmn_pageout(struct mm_struct *mm, unsigned long addr, unsigned long len)
+{
+	return mmn_madvise(mm, addr, len, MADV_PAGEOUT);
+}
+
+/* ---- MADV_PAGEOUT ---------------------------------------------------------- */
+
+static void pageout_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
+			      pmd_t *pmd, unsigned long addr, unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *list[PTRS_PER_TABLE];
+	unsigned int nr = 0;
+	pte_t *start_pte, *pte;
+	spinlock_t *ptl;
+
+	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!start_pte)
+		return;
+	for (pte = start_pte; addr != end; pte++, addr += PAGE_SIZE) {
+		pte_t ptent = ptep_get(pte);
+		struct page *page;
+
+		if (!pte_present(ptent))
+			continue;
+		page = vm_normal_page(vma, addr, ptent);
+		if (!page || !PageAnon(page) || page->order)
+			continue;
+		/* do not interfere with other mappings of this page */
+		if (page_mapcount(page) != 1)
+			continue;
+		if (pte_young(ptent)) {
+			ptent = ptep_get_and_clear(mm, addr, pte);
+			set_pte_at(mm, addr, pte, pte_mkold(ptent));
+			tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
+		}
+		ClearPageFlag(page, PG_referenced);
+		get_page(page);		/* folio_isolate_lru() */
+		list[nr++] = page;
+	}
+	pte_unmap_unlock(start_pte, ptl);
+
+	/* reclaim_pages(): 6.12 ignores references here, 6.1 ages */
+	for (unsigned int i = 0; i < nr; i++) {
+		if (trylock_page(list[i])) {
+			reclaim_one_page(list[i], mmn_era == MMN_ERA_6_12);
+			unlock_page(list[i]);
+		}
+		put_page(list[i]);
+	}
+}
+
+int madvise_pageout_vma(struct vm_area_struct *vma, unsigned long start,
+			unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_gather tlb;
+	unsigned long next;
+
+	if (vma->vm_flags & (VM_PFNMAP | VM_IO))
+		return -EINVAL;
+	/* file pageout is not modelled (Linux: only with write access) */
+	if (!vma_is_anonymous(vma))
+		return 0;
+	tlb_gather_mmu(&tlb, mm);
+	for (unsigned long addr = start; addr < end; addr = next) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+
+		next = pmd_addr_end(addr, end);
+		if (!pmd || pmd_none(pmdp_get(pmd)) || pmd_trans_huge(pmdp_get(pmd)))
+			continue;
+		pageout_pte_range(&tlb, vma, pmd, addr, next);
+	}
+	tlb_finish_mmu(&tlb);
+	return 0;
+}
+
+/* ---- MADV_FREE --------------------------------------------------------------- */
+
+static void free_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
+			   pmd_t *pmd, unsigned long addr, unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pte_t *start_pte, *pte;
+	spinlock_t *ptl;
+
+	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!start_pte)
+		return;
+	for (pte = start_pte; addr != end; pte++, addr += PAGE_SIZE) {
+		pte_t ptent = ptep_get(pte);
+		struct page *page;
+
+		if (pte_none(ptent))
+			continue;
+		if (!pte_present(ptent)) {
+			swp_entry_t entry = pte_to_swp_entry(ptent);
+
+			/* cheaper than a swap-in: the location reads zero */
+			if (!non_swap_entry(entry)) {
+				ptep_get_and_clear(mm, addr, pte);
+				free_swap_and_cache(entry);
+				mmn_check_reset_range(mm, addr, addr + PAGE_SIZE);
+			}
+			continue;
+		}
+		page = vm_normal_page(vma, addr, ptent);
+		if (!page || !PageAnon(page) || page->order)
+			continue;
+		if (PageSwapCache(page) || PageDirty(page)) {
+			if (!trylock_page(page))
+				continue;
+			if (page_mapcount(page) != 1 ||
+			    (PageSwapCache(page) && !folio_free_swap(page))) {
+				unlock_page(page);
+				continue;
+			}
+			ClearPageDirty(page);
+			unlock_page(page);
+		}
+		if (pte_young(ptent) || pte_dirty(ptent)) {
+			ptent = ptep_get_and_clear(mm, addr, pte);
+			set_pte_at(mm, addr, pte, pte_mkclean(pte_mkold(ptent)));
+			tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
+		}
+		/* folio_mark_lazyfree() */
+		if (!PageSwapCache(page))
+			SetPageFlag(page, PG_lazyfree);
+	}
+	pte_unmap_unlock(start_pte, ptl);
+}
+
+int madvise_free_vma(struct vm_area_struct *vma, unsigned long start,
+		     unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	struct mmu_gather tlb;
+	unsigned long next;
+
+	if (!vma_is_anonymous(vma))
+		return -EINVAL;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
+	tlb_gather_mmu(&tlb, mm);
+	mmu_notifier_invalidate_range_start(&range);
+	for (unsigned long addr = start; addr < end; addr = next) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+
+		next = pmd_addr_end(addr, end);
+		if (!pmd || pmd_none(pmdp_get(pmd)) || pmd_trans_huge(pmdp_get(pmd)))
+			continue;
+		free_pte_range(&tlb, vma, pmd, addr, next);
+	}
+	mmu_notifier_invalidate_range_end(&range);
+	tlb_finish_mmu(&tlb);
+	return 0;
+}
