@@ -18,8 +18,10 @@
  * A pipe would need a write per decision to hand back the trail of an
  * execution that crashes half-way; shared memory costs a store.  If the
  * child dies (a signal, an exit from inside the execution: ASan's SEGV
- * handler exits) or outlives hang_timeout (alarm(): SIGALRM kills it),
- * the parent accounts the execution in progress as crashed or hung, with
+ * handler exits) or one execution outlives hang_timeout (the parent
+ * polls a pidfd of the child and kills it when the running execution did
+ * not change for that long; without pidfds, alarm() in the child), the
+ * parent accounts the execution in progress as crashed or hung, with
  * the trail as far as it got, backtracks the DFS stack on its behalf, and
  * forks the next child from the next index.  Children leave by _exit():
  * the leaks of aborted executions (abandoned agents) die with them, and
@@ -31,12 +33,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +126,7 @@ struct xp_outcome {
 };
 
 struct xp_shared {
+	unsigned long exec_gen;		/* bumped as each execution starts */
 	unsigned long next_index;
 	unsigned long runs, executions, violating;
 	bool in_exec;
@@ -160,6 +165,8 @@ struct xp {
 	struct strat st;
 	struct timespec t0;
 	bool in_child;
+	bool child_alarm;		/* no pidfd: the child arms alarm() */
+	bool watchdog_killed;
 	/* shrinking: only this outcome counts as found */
 	bool targeted;
 	enum mmn_exec_status want_status;
@@ -407,8 +414,9 @@ static void xp_exec(struct xp *xp)
 		xp->events->nr_objs = 0;
 		xp->events->truncated = false;
 	}
+	sh->exec_gen++;
 	sh->in_exec = true;
-	if (xp->in_child)
+	if (xp->child_alarm)
 		alarm(xp->c.hang_timeout);
 
 	__mmn_ctl_prepare(&x);
@@ -421,7 +429,7 @@ static void xp_exec(struct xp *xp)
 	mmn_rt_exit();
 	xp_aborted = false;
 
-	if (xp->in_child)
+	if (xp->child_alarm)
 		alarm(0);
 	sh->in_exec = false;
 	if (x.aborted == CTL_ABORT_DIVERGED) {
@@ -471,8 +479,10 @@ static void xp_child_died(struct xp *xp, int ws)
 	sh->in_exec = false;
 	if (WIFSIGNALED(ws)) {
 		o.signal = WTERMSIG(ws);
-		if (o.signal == SIGALRM)
+		if (xp->watchdog_killed || (xp->child_alarm && o.signal == SIGALRM)) {
 			o.status = MMN_EXEC_HUNG;
+			o.signal = 0;
+		}
 	} else if (WIFEXITED(ws)) {
 		o.exit_code = WEXITSTATUS(ws);
 	}
@@ -483,6 +493,53 @@ static void xp_child_died(struct xp *xp, int ws)
 	sh->next_index++;
 }
 
+/*
+ * The watchdog: wait for the child to end, killing it if one execution
+ * runs for more than hang_timeout (the same exec_gen, still in_exec, at
+ * two looks hang_timeout apart: so a hang is caught within one to two
+ * timeouts).  Without pidfd_open(2) the children arm alarm() instead.
+ */
+static void xp_watch(struct xp *xp, pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	unsigned long gen = xp->sh->exec_gen;
+
+	xp->watchdog_killed = false;
+	if (fd < 0)
+		return;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n = poll(&pfd, 1, (int)xp->c.hang_timeout * 1000);
+
+		if (n > 0 || (n < 0 && errno != EINTR))
+			break;
+		if (n < 0)
+			continue;
+		if (xp->sh->in_exec && xp->sh->exec_gen == gen) {
+			xp->watchdog_killed = true;
+			kill(pid, SIGKILL);
+			break;
+		}
+		gen = xp->sh->exec_gen;
+	}
+	close(fd);
+#endif
+}
+
+static bool xp_have_pidfd(void)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+#endif
+	return false;
+}
+
 static void xp_drive(struct xp *xp)
 {
 	struct xp_shared *sh = xp->sh;
@@ -491,6 +548,7 @@ static void xp_drive(struct xp *xp)
 		xp_batch(xp);
 		return;
 	}
+	xp->child_alarm = !xp_have_pidfd();
 	while (!xp_should_stop(xp)) {
 		pid_t pid;
 		int ws;
@@ -511,6 +569,7 @@ static void xp_drive(struct xp *xp)
 			sh->child_done = true;
 			_exit(0);
 		}
+		xp_watch(xp, pid);
 		while (waitpid(pid, &ws, 0) < 0) {
 			if (errno != EINTR) {
 				xp_error(xp, -errno, "waitpid failed");
