@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <mmn/device.h>
+#include <mmn/explore.h>
 #include <mmn/mmn.h>
 
 #include "cli/cli.h"
@@ -26,8 +27,13 @@ static void usage(FILE *f)
 		"usage: mmnlab <command> [options]\n"
 		"\n"
 		"commands:\n"
-		"  demo        run the fork/COW demonstration: a mirror device in its\n"
-		"              correct and broken forms, and what the checker reports\n"
+		"  run         run scenario files (or directories of them) under the\n"
+		"              controlled scheduler, one verdict per instance\n"
+		"  explore     search the schedules of one scenario; on a violation write\n"
+		"              a replayable trace and print the execution\n"
+		"  replay      re-run a trace file exactly\n"
+		"  demo        the fork/COW demonstration: a mirror device in its correct\n"
+		"              and broken forms, step by step\n"
 		"  list        list drivers and forms, eras and violation kinds\n"
 		"  version     print the version\n"
 		"  help        this text\n"
@@ -76,6 +82,10 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{ "demo", mmn_cmd_demo },
+	{ "demo", mmn_cmd_demo },
+	{ "run", mmn_cmd_run },
+	{ "explore", mmn_cmd_explore },
+	{ "replay", mmn_cmd_replay },
 	{ "list", cmd_list },
 	{ "version", cmd_version },
 };
