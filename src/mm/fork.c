@@ -72,16 +72,11 @@ struct mm_struct *mm_alloc(void)
 /* Call @fn for every live mm, under mmlist_lock (@fn must not sleep). */
 void __mmn_for_each_mm(void (*fn)(struct mm_struct *mm, void *arg), void *arg)
 {
-	struct list_head *pos;
+	struct mm_struct *mm;
 
 	mmn_spin_lock(&mmlist_lock, __FILE__, __LINE__);
-	/*
-	 * By list_head: list_for_each_entry()'s end test forms an mm_struct
-	 * pointer from the static list head, misaligned for the type
-	 * (UBSan: member access within misaligned address).
-	 */
-	for (pos = mm_list.next; pos != &mm_list; pos = pos->next)
-		fn(list_entry(pos, struct mm_struct, mmlist), arg);
+	list_for_each_entry(mm, &mm_list, mmlist)
+		fn(mm, arg);
 	mmn_spin_unlock(&mmlist_lock);
 }
 
@@ -148,6 +143,7 @@ void mmput(struct mm_struct *mm)
 		return;
 	/* __mmput() */
 	__atomic_fetch_or(&mm->flags, 1UL << MMF_EXITING, __ATOMIC_RELAXED);
+	ksm_exit(mm);
 	exit_mmap(mm);
 	mmdrop(mm);
 }
@@ -269,6 +265,7 @@ struct mm_struct *mmn_fork(struct mm_struct *parent, int *err)
 			*err = -ENOMEM;
 		return NULL;
 	}
+	ksm_fork(mm, parent);	/* dup_mmap()'s: the child is mergeable too */
 	ret = dup_mmap(mm, parent);
 	if (ret) {
 		mmput(mm);

@@ -98,7 +98,9 @@ static inline void ClearPageFlag(struct page *page, int bit)
 {
 	__atomic_fetch_and(&page->flags, ~(1UL << bit), __ATOMIC_RELAXED);
 }
-#define PageAnon(p)		PageFlag((p), PG_anon)
+/* anon-ness is the compound page's (a PTE-mapped THP subpage has none) */
+#define PageAnon(p)		PageFlag(compound_head(p), PG_anon)
+#define PageKsm(p)		PageFlag((p), PG_ksm)
 #define PageAnonExclusive(p)	PageFlag((p), PG_anon_exclusive)
 #define SetPageAnonExclusive(p)	SetPageFlag((p), PG_anon_exclusive)
 #define ClearPageAnonExclusive(p) ClearPageFlag((p), PG_anon_exclusive)
@@ -308,7 +310,10 @@ void page_dup_rmap(struct page *page);
 void page_remove_rmap(struct page *page, struct vm_area_struct *vma);
 static inline struct anon_vma *page_anon_vma(struct page *page)
 {
-	return PageAnon(page) ? (struct anon_vma *)READ_ONCE(page->mapping) : NULL;
+	/* a KSM page's ->mapping is its stable node, not an anon_vma */
+	if (!PageAnon(page) || PageKsm(page))
+		return NULL;
+	return (struct anon_vma *)READ_ONCE(page->mapping);
 }
 /* Where @page would be mapped in @vma; -EFAULT if outside it. */
 unsigned long vma_address(struct page *page, struct vm_area_struct *vma);
@@ -432,6 +437,60 @@ int filemap_grow(struct address_space *mapping, unsigned long nr);
 /* truncate.c */
 void unmap_mapping_range(struct address_space *mapping, unsigned long holebegin,
 			 unsigned long holelen, int even_cows);
+
+/* ------------------------------------------------------------------ */
+/* huge_memory.c: THP (huge anon PMDs)                                  */
+
+#define HPAGE_PMD_SIZE	PMD_SIZE
+
+/* May @vma hold a huge PMD at @haddr?  @sysfs: obey the "enabled" knob
+ * (faults, khugepaged), not for MADV_COLLAPSE. */
+bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long haddr,
+		       bool sysfs);
+/* From handle_mm_fault() when the PMD is none or huge: VM_FAULT_FALLBACK
+ * continues with the pte path (the PMD may have been split meanwhile). */
+int handle_huge_pmd_fault(struct vm_fault *vmf);
+/* Zap, fork, mprotect of one whole huge PMD: false / -EAGAIN / < 0 when
+ * the PMD was not huge under the lock (the caller walks ptes instead). */
+bool zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		  pmd_t *pmd, unsigned long addr);
+int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+		  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long addr);
+long change_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		     pmd_t *pmd, unsigned long addr, uint64_t newprot);
+/* S(CLEAR, 2M) -> PMD lock -> split -> unlock -> E. */
+void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address);
+/* __split_vma(): split a huge PMD that @addr cuts (rmap locks held). */
+void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long addr);
+/* The PMD's deposited PTE table (page_table_lock held). */
+void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pgtable *table);
+struct pgtable *pgtable_trans_huge_withdraw(struct mm_struct *mm);
+/* A PTE table for a deposit: a retired one, or a new one. */
+struct pgtable *thp_pgtable_alloc(struct mm_struct *mm);
+/* exit: every deposited and retired table goes to the gather. */
+void thp_free_deposited(struct mmu_gather *tlb, struct mm_struct *mm);
+/* A fresh THP becomes anonymous, exclusive, PMD-mapped once. */
+void page_add_new_anon_rmap_huge(struct page *head, struct vm_area_struct *vma,
+				 unsigned long haddr);
+/* Every pte and PMD mapping of the compound page of @page. */
+int total_mapcount(struct page *page);
+/* madvise()'s VM_HUGEPAGE/NOHUGEPAGE/MERGEABLE/UNMERGEABLE flag update
+ * (madvise_update_vma), mmap_lock taken for write inside. */
+int madvise_vma_flags(struct mm_struct *mm, unsigned long start,
+		      unsigned long end, int advice);
+
+/* khugepaged.c */
+int madvise_collapse(struct mm_struct *mm, unsigned long start, unsigned long end);
+
+/* ksm.c */
+int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
+		unsigned long end, int advice, unsigned long *vm_flags);
+void ksm_fork(struct mm_struct *mm, struct mm_struct *oldmm);
+void ksm_exit(struct mm_struct *mm);
+void __ksm_page_freed(struct page *page);	/* from __free_pages() */
+void rmap_walk_ksm(struct page *page, struct rmap_walk_control *rwc);
+void __mmn_ksm_init(void);
+void __mmn_ksm_exit(void);
 
 /* ------------------------------------------------------------------ */
 /* mm counters                                                          */

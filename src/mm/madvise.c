@@ -29,6 +29,19 @@ int mmn_madvise(struct mm_struct *mm, unsigned long start, unsigned long len_in,
 	struct vm_area_struct *vma;
 	int unmapped_error = 0, error = 0;
 
+	switch (advice) {
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+	case MADV_COLLAPSE:
+		/* VM flag updates under mmap_lock write; collapse takes its own */
+		if ((start & ~PAGE_MASK) || start + PAGE_ALIGN(len_in) < start)
+			return -EINVAL;
+		if (advice == MADV_COLLAPSE)
+			return madvise_collapse(mm, start, start + PAGE_ALIGN(len_in));
+		return madvise_vma_flags(mm, start, start + PAGE_ALIGN(len_in), advice);
+	}
 	if (advice != MADV_DONTNEED && advice != MADV_FREE &&
 	    advice != MADV_PAGEOUT)
 		return -EINVAL;

@@ -193,6 +193,9 @@ static void wp_page_reuse(struct vm_fault *vmf)
  */
 static bool wp_can_reuse_anon_page(struct page *page, struct vm_area_struct *vma)
 {
+	/* KSM pages are never reused; nor subpages of a THP (compound) */
+	if (PageKsm(page) || PageFlag(compound_head(page), PG_head))
+		return false;
 	if (page_count(page) > 1 + PageSwapCache(page) ||
 	    page_mapcount(page) != 1)
 		return false;
@@ -354,11 +357,15 @@ int handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
 	if (!vmf.pmd)
 		return VM_FAULT_OOM;
 	pmdval = pmdp_get(vmf.pmd);
-	if (pmd_trans_huge(pmdval)) {
-		/* THP faults (huge COW, split) come with the THP layer */
-		if ((flags & FAULT_FLAG_WRITE) && !pmd_write(pmdval))
-			return VM_FAULT_SIGBUS;
-		return 0;
+	if (pmd_none(pmdval) || pmd_trans_huge(pmdval)) {
+		/* huge fault, huge COW (split + fallback), accessed bit */
+		int ret = handle_huge_pmd_fault(&vmf);
+
+		if (!(ret & VM_FAULT_FALLBACK))
+			return ret;
+		pmdval = pmdp_get(vmf.pmd);
+		if (pmd_trans_huge(pmdval))
+			return 0;	/* raced with a huge fault: retry */
 	}
 	if (pmd_none(pmdval) && __pte_alloc(mm, vmf.pmd))
 		return VM_FAULT_OOM;
@@ -377,14 +384,6 @@ static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!start_pte)
 		return;
-	/*
-	 * The private locations of the range start over atomically with their
-	 * ptes: under the PTL, which every CPU access to them takes.  (Reset
-	 * earlier, a CPU load through a pte not yet cleared would read the
-	 * old value against a zero ghost: a false stale-read.)
-	 */
-	if (!(vma->vm_flags & VM_SHARED))
-		mmn_check_reset_range(mm, addr, end);
 	for (pte = start_pte; addr != end; pte++, addr += PAGE_SIZE) {
 		pte_t ptent = ptep_get(pte);
 		struct page *page;
@@ -410,40 +409,6 @@ static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	pte_unmap_unlock(start_pte, ptl);
 }
 
-/*
- * No page table covers [addr, end) of @vma (@pud: no PMD table, else: no
- * PTE table at @addr's PMD): its private locations start over now, under
- * page_table_lock, which a fault needs to populate a table, so no CPU
- * access reaches the range between the check and the reset.  Returns
- * false if a table appeared meanwhile: the caller zaps it under its PTL.
- */
-static bool zap_reset_no_table(struct vm_area_struct *vma, unsigned long addr,
-			       unsigned long end, bool pud)
-{
-	struct mm_struct *mm = vma->vm_mm;
-	uint64_t *pudp;
-	pmd_t *pmd;
-	bool none;
-
-	spin_lock(&mm->page_table_lock);
-	if (pud) {
-		pudp = pud_lookup(mm, addr);
-		none = !pudp || !__entry_get(pudp);
-	} else {
-		pmd = mm_find_pmd(mm, addr);
-		none = !pmd || pmd_none(pmdp_get(pmd));
-	}
-	if (none && !(vma->vm_flags & VM_SHARED))
-		mmn_check_reset_range(mm, addr, end);
-	spin_unlock(&mm->page_table_lock);
-	return none;
-}
-
-/*
- * Private locations start over (shared ones live on in their object) as
- * their ptes go: in zap_pte_range() under the PTL, or here under
- * page_table_lock where no table exists.
- */
 static void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			     unsigned long start, unsigned long end)
 {
@@ -452,26 +417,30 @@ static void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 
 	start = max(start, vma->vm_start);
 	end = min(end, vma->vm_end);
+	/* private locations of the range start over (shared ones live on in
+	 * their object) */
+	if (!(vma->vm_flags & VM_SHARED))
+		mmn_check_reset_range(mm, start, end);
 	for (addr = start; addr < end; addr = next) {
 		pmd_t *pmd;
 		pmd_t pmdval;
 
 		next = pmd_addr_end(addr, end);
 		if (!pud_lookup(mm, addr) || !__entry_get(pud_lookup(mm, addr))) {
-			if (zap_reset_no_table(vma, addr, pud_addr_end(addr, end), true)) {
-				next = pud_addr_end(addr, end);
-				continue;
-			}
+			next = pud_addr_end(addr, end);
+			continue;
 		}
 		pmd = mm_find_pmd(mm, addr);
 		pmdval = pmdp_get(pmd);
-		if (pmd_none(pmdval)) {
-			if (zap_reset_no_table(vma, addr, next, false))
+		if (pmd_none(pmdval))
+			continue;
+		if (pmd_trans_huge(pmdval)) {
+			/* zap_pmd_range(): whole PMD zapped, else split first */
+			if (next - addr != HPAGE_PMD_SIZE)
+				__split_huge_pmd(vma, pmd, addr);
+			else if (zap_huge_pmd(tlb, vma, pmd, addr))
 				continue;
-			pmdval = pmdp_get(pmd);
 		}
-		if (WARN_ON(pmd_trans_huge(pmdval)))
-			continue;	/* zap_huge_pmd: the THP layer */
 		zap_pte_range(tlb, vma, pmd, addr, next);
 	}
 }
@@ -627,12 +596,19 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 		pmdval = pmdp_get(src_pmd);
 		if (pmd_none(pmdval))
 			continue;
-		if (WARN_ON(pmd_trans_huge(pmdval)))
-			continue;	/* copy_huge_pmd: the THP layer */
 		dst_pmd = mm_alloc_pmd(dst_mm, addr);
 		if (!dst_pmd) {
 			ret = -ENOMEM;
 			break;
+		}
+		if (pmd_trans_huge(pmdval)) {
+			ret = copy_huge_pmd(dst_vma, src_vma, dst_pmd, src_pmd, addr);
+			if (ret == -ENOMEM)
+				break;
+			ret = 0;
+			if (pmd_trans_huge(pmdp_get(dst_pmd)))
+				continue;
+			/* -EAGAIN: no longer huge, copy its ptes */
 		}
 		ret = copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);
 		if (ret)

@@ -100,6 +100,10 @@ struct page {
 	struct page *head;		/* for tails; NULL otherwise */
 	struct list_head lru;		/* free list / LRU */
 	unsigned long private;		/* swap entry while in the swap cache */
+	int _entire_mapcount;		/* head of a THP: huge PMDs mapping it
+					 * whole (atomic, 0-based); ptes of a
+					 * split PMD count in each subpage's
+					 * _mapcount (huge_memory.c) */
 };
 
 #define MMN_PAGE_WORDS	(PAGE_SIZE / sizeof(uint64_t))
@@ -124,6 +128,8 @@ struct pgtable {
 	spinlock_t ptl;			/* split PT lock (PTE tables only) */
 	int level;			/* 0 = PTE table ... 3 = PGD */
 	unsigned long base;		/* first VA covered */
+	struct pgtable *deposit_next;	/* PTE table deposited with a huge PMD
+					 * or retired (huge_memory.c) */
 };
 
 /* ---- address_space (page cache, shmem) ---------------------------- */
@@ -279,6 +285,7 @@ struct mmu_notifier_subscriptions;
 #define MMF_UNSTABLE		1
 #define MMF_HAS_MMU_NOTIFIER	2
 #define MMF_EXITING		3
+#define MMF_VM_MERGEABLE	4	/* on KSM's mm list (ksm.c) */
 
 struct mm_struct {
 	struct rw_semaphore mmap_lock;
@@ -296,6 +303,12 @@ struct mm_struct {
 	unsigned long mmap_base;	/* top of the top-down mmap area */
 	unsigned long nr_tlb_flushes;	/* atomic: flush_tlb_* calls, for tests */
 	struct list_head mmlist;	/* all mms, for audits and KSM */
+	/* PTE tables not linked into the tree (huge_memory.c), both under
+	 * page_table_lock: one deposited per anon huge PMD (withdrawn by the
+	 * split), and retired ones reused by later deposits; freed at exit
+	 * only, so a lockless walker never sees a table freed */
+	struct pgtable *pmd_huge_pte;
+	struct pgtable *pte_spare;
 	int id;
 	char name[16];			/* "mm#3" */
 };

@@ -214,6 +214,8 @@ int split_vma(struct vm_area_struct *vma, unsigned long addr)
 	if (new->vm_file)
 		get_file(new->vm_file);
 	vma_prepare(vma);
+	/* a huge PMD across @addr is split first (CLEAR 2M) */
+	vma_adjust_trans_huge(vma, addr);
 	vma->vm_end = addr;
 	if (new->vm_file)
 		vma_interval_tree_insert(new, new->vm_file->f_mapping);

@@ -82,8 +82,19 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		pmdval = pmdp_get(pmd);
 		if (pmd_none(pmdval))
 			continue;
-		if (WARN_ON(pmd_trans_huge(pmdval)))
-			continue;	/* change_huge_pmd: the THP layer */
+		if (pmd_trans_huge(pmdval)) {
+			/* a partial PMD was split by split_vma() already */
+			if (next - addr != HPAGE_PMD_SIZE) {
+				__split_huge_pmd(vma, pmd, addr);
+			} else {
+				long nr = change_huge_pmd(tlb, vma, pmd, addr, newprot);
+
+				if (nr >= 0) {
+					pages += nr;
+					continue;
+				}
+			}
+		}
 		pages += change_pte_range(tlb, vma, pmd, addr, next, newprot);
 	}
 	return pages;

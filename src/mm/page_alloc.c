@@ -81,6 +81,7 @@ int mmn_mem_init(const struct mmn_mem_config *cfg)
 	__mmn_rmap_ids_reset();
 	__mmn_shmem_ids_reset();
 	__mmn_mmap_init();
+	__mmn_ksm_init();
 	__mmn_swap_init(cfg ? cfg->nr_swap_slots : 0);
 	zone.ready = true;
 	return 0;
@@ -91,6 +92,7 @@ void mmn_mem_exit(void)
 	if (!zone.ready)
 		return;
 	__mmn_swap_exit();
+	__mmn_ksm_exit();
 	__mmn_mmap_exit();
 	__mmn_fork_exit();
 	mmn_spin_lock_destroy(&zone.lock);
@@ -287,8 +289,13 @@ void __free_pages(struct page *page)
 	if (WARN_ON(PageReserved(page)))
 		return;
 	VM_WARN_ON(__atomic_load_n(&page->_mapcount, __ATOMIC_RELAXED) != 0);
+	VM_WARN_ON(__atomic_load_n(&page->_entire_mapcount, __ATOMIC_RELAXED) != 0);
 	if (PageAnon(page)) {
-		anon_vma = (struct anon_vma *)page->mapping;
+		/* a KSM page's ->mapping is its stable node */
+		if (PageKsm(page))
+			__ksm_page_freed(page);
+		else
+			anon_vma = (struct anon_vma *)page->mapping;
 		__mmn_stat_add(MMN_STAT_ANON, -(long)nr);
 	}
 	mmn_spin_lock(&zone.lock, __FILE__, __LINE__);

@@ -297,6 +297,7 @@ static void free_table_tree(struct mmu_gather *tlb, struct pgtable *t)
 void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm)
 {
 	mmap_assert_write_locked(mm);
+	thp_free_deposited(tlb, mm);
 	for (int i = 0; i < PTRS_PER_TABLE; i++) {
 		uint64_t e = __entry_get(&mm->pgd->e[i]);
 

@@ -328,7 +328,9 @@ void rmap_walk(struct page *page, struct rmap_walk_control *rwc)
 {
 	page = compound_head(page);
 	VM_WARN_ON(!PageLocked(page));
-	if (PageAnon(page))
+	if (PageKsm(page))
+		rmap_walk_ksm(page, rwc);
+	else if (PageAnon(page))
 		rmap_walk_anon(page, rwc);
 	else
 		rmap_walk_file(page, rwc);

@@ -1,0 +1,819 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transparent huge pages: huge faults, the enabled knob, split (explicit,
+ * partial munmap / mprotect / DONTNEED), zap, fork + COW of a huge PMD,
+ * mprotect of a whole PMD, khugepaged and MADV_COLLAPSE; the pinned 6.12
+ * notifier sequence of each; data kept (checker on, zero reports) and
+ * frame / refcount / mapcount accounting back to baseline.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+
+#include <mmn/device.h>
+#include <mmn/recorder.h>
+
+#include "check/check.h"
+#include "mirrors/dmirror.h"
+#include "mm/internal.h"
+
+#define PG	PAGE_SIZE
+#define HP	PMD_SIZE
+#define RW	(PROT_READ | PROT_WRITE)
+#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS)
+#define BASE	0x40000000UL	/* 2 MiB aligned */
+#define EXPECT_GE(a, b) __H_CMP(0, a, >=, b)
+
+static pmd_t pmd_at(struct mm_struct *mm, unsigned long va)
+{
+	pmd_t *pmd = mm_find_pmd(mm, va);
+
+	return pmd ? pmdp_get(pmd) : __pmd(0);
+}
+
+static bool huge_at(struct mm_struct *mm, unsigned long va)
+{
+	return pmd_trans_huge(pmd_at(mm, va));
+}
+
+static unsigned long pfn_at(struct mm_struct *mm, unsigned long va)
+{
+	unsigned long pfn;
+
+	if (mmn_follow_pte(mm, va, &pfn, NULL))
+		return ~0UL;
+	return pfn;
+}
+
+static int writable_at(struct mm_struct *mm, unsigned long va)
+{
+	bool w;
+
+	if (mmn_follow_pte(mm, va, NULL, &w))
+		return -1;
+	return w;
+}
+
+static uint64_t ld(struct mm_struct *mm, unsigned long va)
+{
+	uint64_t v = 0xdeadbeef;
+
+	if (mmn_load(mm, va, &v))
+		return 0xbad;
+	return v;
+}
+
+static unsigned long free_frames(void)
+{
+	struct mmn_mem_stats st;
+
+	mmn_mem_stats(&st);
+	return st.free_frames;
+}
+
+static uint64_t val(unsigned long va, int gen)
+{
+	return (va >> PAGE_SHIFT) * 16 + (uint64_t)gen + 1;
+}
+
+/* One word per page of [va, va + len), value val(addr, gen). */
+static int fill(struct mm_struct *mm, unsigned long va, unsigned long len, int gen)
+{
+	for (unsigned long a = va; a < va + len; a += PG) {
+		int err = mmn_store(mm, a + 8, val(a, gen));
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Number of pages of [va, va + len) whose word differs from gen. */
+static unsigned long check(struct mm_struct *mm, unsigned long va,
+			   unsigned long len, int gen)
+{
+	unsigned long bad = 0;
+
+	for (unsigned long a = va; a < va + len; a += PG)
+		if (ld(mm, a + 8) != val(a, gen))
+			bad++;
+	return bad;
+}
+
+/* A process with a THP-eligible (MADV_HUGEPAGE) private area at BASE. */
+static struct mm_struct *thp_mm(unsigned long len)
+{
+	struct mm_struct *mm = mmn_mm_create();
+
+	if (!mm)
+		return NULL;
+	if (mmn_mmap(mm, BASE, len, RW, PRIV | MAP_FIXED) != (long)BASE ||
+	    mmn_madvise(mm, BASE, len, MADV_HUGEPAGE)) {
+		mmn_exit(mm);
+		return NULL;
+	}
+	return mm;
+}
+
+/* The recorder's lines with a zero offset spelled "0" (see test_mm.c). */
+static const char *rec_text(struct mmn_recorder *rec)
+{
+	static char buf[8192];
+	const char *t = mmn_recorder_text(rec);
+	size_t o = 0;
+
+	for (size_t i = 0; t[i] && o + 1 < sizeof(buf); i++) {
+		if (i > 0 && (t[i - 1] == '[' || t[i - 1] == '+') &&
+		    !strncmp(&t[i], "0x0,", 4)) {
+			buf[o++] = '0';
+			i += 2;
+			continue;
+		}
+		buf[o++] = t[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+static struct mmn_recorder *rec_on(struct mm_struct *mm, unsigned long base)
+{
+	int err;
+	struct mmn_recorder *rec = mmn_recorder_create(mm, MMN_REC_TLBS, &err);
+
+	if (rec)
+		mmn_recorder_set_base(rec, base);
+	return rec;
+}
+
+#define CLEAR_2M(a, b)							\
+	"start CLEAR [" a "," b ") blk=1 atomic=0\n"			\
+	"arch_invalidate_secondary_tlbs [" a "," b ") atomic=1\n"	\
+	"end CLEAR [" a "," b ") blk=1 atomic=0\n"
+
+/* ---- faults and the knob ------------------------------------------------ */
+
+/* A write fault on an aligned MADV_HUGEPAGE range maps one huge PMD, no notifier. */
+TEST(thp_write_fault_maps_huge_pmd)
+{
+	struct mm_struct *mm = thp_mm(2 * HP);
+	struct mmn_recorder *rec;
+	unsigned long before = free_frames();
+	struct page *head;
+
+	ASSERT_TRUE(mm != NULL);
+	rec = rec_on(mm, BASE);
+	ASSERT_TRUE(rec != NULL);
+	mmn_check_begin();
+	ASSERT_EQ(mmn_store(mm, BASE + 5 * PG, 7), 0);
+	EXPECT_TRUE(huge_at(mm, BASE));
+	EXPECT_FALSE(huge_at(mm, BASE + HP));
+	EXPECT_EQ(mmn_recorder_lines(rec), 0);
+	EXPECT_EQ(ld(mm, BASE + 5 * PG), 7);
+	EXPECT_EQ(ld(mm, BASE + 6 * PG), 0);	/* zeroed */
+	EXPECT_EQ(pfn_at(mm, BASE + 5 * PG), pfn_at(mm, BASE) + 5);
+	head = pfn_to_page(pfn_at(mm, BASE));
+	EXPECT_TRUE(PageFlag(head, PG_head));
+	EXPECT_EQ(page_count(head), 1);
+	EXPECT_EQ(total_mapcount(head), 1);
+	EXPECT_EQ(mm->rss_anon, (long)HPAGE_PMD_NR);
+	EXPECT_TRUE(PageAnonExclusive(head));
+	EXPECT_EQ(before - free_frames(), HPAGE_PMD_NR);	/* tables: malloc */
+	EXPECT_EQ(fill(mm, BASE, HP, 0), 0);
+	EXPECT_EQ(check(mm, BASE, HP, 0), 0);
+	EXPECT_EQ(mmn_recorder_lines(rec), 0);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	EXPECT_TRUE(page_counts_valid());
+	mmn_exit(mm);
+	mmn_check_end();
+	mmn_recorder_destroy(rec);
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* enabled=never / madvise / always, MADV_NOHUGEPAGE, read faults. */
+TEST(thp_enabled_knob)
+{
+	struct mm_struct *mm = mmn_mm_create();
+
+	ASSERT_EQ(mmn_mmap(mm, BASE, 4 * HP, RW, PRIV | MAP_FIXED), (long)BASE);
+	EXPECT_EQ(mmn_thp_get_enabled(), MMN_THP_MADVISE);	/* lab default */
+	ASSERT_EQ(mmn_store(mm, BASE, 1), 0);			/* no VM_HUGEPAGE */
+	EXPECT_FALSE(huge_at(mm, BASE));
+	mmn_thp_set_enabled(MMN_THP_ALWAYS);
+	ASSERT_EQ(mmn_store(mm, BASE + HP, 1), 0);
+	EXPECT_TRUE(huge_at(mm, BASE + HP));
+	/* a read fault maps the 4 KiB zero page (no huge zero page) */
+	EXPECT_EQ(ld(mm, BASE + 2 * HP), 0);
+	EXPECT_FALSE(huge_at(mm, BASE + 2 * HP));
+	EXPECT_EQ(pfn_at(mm, BASE + 2 * HP), 0);
+	ASSERT_EQ(mmn_madvise(mm, BASE + 3 * HP, HP, MADV_NOHUGEPAGE), 0);
+	ASSERT_EQ(mmn_store(mm, BASE + 3 * HP, 1), 0);
+	EXPECT_FALSE(huge_at(mm, BASE + 3 * HP));
+	mmn_thp_set_enabled(MMN_THP_NEVER);
+	ASSERT_EQ(mmn_madvise(mm, BASE + 3 * HP, HP, MADV_HUGEPAGE), 0);
+	ASSERT_EQ(mmn_store(mm, BASE + 3 * HP + PG, 1), 0);
+	EXPECT_FALSE(huge_at(mm, BASE + 3 * HP));
+	mmn_thp_set_enabled(MMN_THP_MADVISE);
+	/* a range not fully inside the VMA is never huge */
+	ASSERT_EQ(mmn_munmap(mm, BASE + HP + HP - PG, PG), 0);
+	EXPECT_FALSE(huge_at(mm, BASE + HP));
+	EXPECT_TRUE(page_counts_valid());
+	mmn_exit(mm);
+}
+
+/* No free order-9 block: the fault falls back to 4 KiB. */
+TEST_FRAMES(thp_alloc_fallback, 900)
+{
+	struct mm_struct *mm = thp_mm(HP);
+
+	ASSERT_TRUE(mm != NULL);
+	ASSERT_EQ(mmn_store(mm, BASE, 3), 0);
+	EXPECT_FALSE(huge_at(mm, BASE));
+	EXPECT_EQ(ld(mm, BASE), 3);
+	mmn_exit(mm);
+}
+
+/* ---- split ---------------------------------------------------------------- */
+
+/* __split_huge_pmd: interval, start CLEAR 2M, flush under the PMD lock, end. */
+TEST(notify_split_order)
+{
+	struct mm_struct *mm = thp_mm(HP);
+	struct mmn_recorder *rec;
+	const char *t;
+
+	ASSERT_TRUE(mm != NULL);
+	ASSERT_EQ(mmn_store(mm, BASE, 1), 0);
+	rec = rec_on(mm, BASE);
+	ASSERT_EQ(mmn_recorder_add_interval(rec, BASE, HP), 0);
+	ASSERT_EQ(mmn_split_huge_pmd(mm, BASE + 3 * PG), 0);
+	t = rec_text(rec);
+	ASSERT_STR_CONTAINS(t, "interval CLEAR [+0,+0x200000) blk=1 seq=");
+	ASSERT_STR_CONTAINS(t, "\n" CLEAR_2M("+0", "+0x200000"));
+	EXPECT_TRUE(strncmp(t, "interval", 8) == 0);
+	EXPECT_EQ(mmn_recorder_lines(rec), 4);
+	EXPECT_FALSE(huge_at(mm, BASE));
+	EXPECT_EQ(mmn_split_huge_pmd(mm, BASE), -ENOENT);
+	mmn_exit(mm);
+	mmn_recorder_destroy(rec);
+}
+
+/* Split keeps every value, maps subpage i at pte i, counts per pte. */
+TEST(split_keeps_data_and_counts)
+{
+	struct mm_struct *mm = thp_mm(HP);
+	struct mmn_recorder *rec;
+	struct page *head;
+	unsigned long hpfn;
+
+	ASSERT_TRUE(mm != NULL);
+	mmn_check_begin();
+	ASSERT_EQ(fill(mm, BASE, HP, 1), 0);
+	hpfn = pfn_at(mm, BASE);
+	head = pfn_to_page(hpfn);
+	ASSERT_EQ(mmn_split_huge_pmd(mm, BASE), 0);
+	EXPECT_EQ(check(mm, BASE, HP, 1), 0);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i += 37) {
+		EXPECT_EQ(pfn_at(mm, BASE + i * PG), hpfn + i);
+		EXPECT_EQ(page_mapcount(head + i), 1);
+		EXPECT_EQ(writable_at(mm, BASE + i * PG), 1);
+	}
+	EXPECT_EQ(page_count(head), (long)HPAGE_PMD_NR);
+	EXPECT_EQ(head->_entire_mapcount, 0);
+	EXPECT_EQ(total_mapcount(head), (long)HPAGE_PMD_NR);
+	EXPECT_EQ(mm->rss_anon, (long)HPAGE_PMD_NR);
+	mmap_read_lock(mm);
+	EXPECT_TRUE(mm_pgtables_valid(mm));
+	mmap_read_unlock(mm);
+	EXPECT_TRUE(page_counts_valid());
+	/* the subpages are exclusive: writes reuse in place, no notifier */
+	rec = rec_on(mm, BASE);
+	ASSERT_EQ(fill(mm, BASE, HP, 2), 0);
+	EXPECT_EQ(mmn_recorder_lines(rec), 0);
+	EXPECT_EQ(pfn_at(mm, BASE + 100 * PG), hpfn + 100);
+	EXPECT_EQ(check(mm, BASE, HP, 2), 0);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	mmn_exit(mm);
+	mmn_check_end();
+	mmn_recorder_destroy(rec);
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* munmap of part of a huge PMD: split (CLEAR 2M) in __split_vma, then UNMAP. */
+TEST(partial_munmap_splits)
+{
+	struct mm_struct *mm = thp_mm(HP);
+	struct mmn_recorder *rec;
+	unsigned long before;
+
+	ASSERT_TRUE(mm != NULL);
+	mmn_check_begin();
+	ASSERT_EQ(fill(mm, BASE, HP, 3), 0);
+	rec = rec_on(mm, BASE);
+	ASSERT_EQ(mmn_munmap(mm, BASE + 16 * PG, 16 * PG), 0);
+	ASSERT_STR_CONTAINS(rec_text(rec),
+		CLEAR_2M("+0", "+0x200000")
+		"start UNMAP [+0x10000,+0x20000) blk=1 atomic=0\n"
+		"end UNMAP [+0x10000,+0x20000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x10000,+0x20000) atomic=0\n");
+	EXPECT_EQ(mmn_recorder_lines(rec), 6);
+	EXPECT_EQ(check(mm, BASE, 16 * PG, 3), 0);
+	EXPECT_EQ(check(mm, BASE + 32 * PG, HP - 32 * PG, 3), 0);
+	EXPECT_EQ(ld(mm, BASE + 16 * PG), 0xbad);	/* unmapped */
+	EXPECT_EQ(mmn_check_audit(), 0);
+	EXPECT_TRUE(page_counts_valid());
+	/* the compound page lives on until its last pte goes */
+	before = free_frames();
+	ASSERT_EQ(mmn_munmap(mm, BASE, HP), 0);
+	EXPECT_EQ(free_frames() - before, HPAGE_PMD_NR);
+	mmn_exit(mm);
+	mmn_check_end();
+	mmn_recorder_destroy(rec);
+}
+
+/* mprotect of one page inside a THP: CLEAR 2M (split), then PROTECTION_VMA
+ * of the page -- the real 6.1 trace. */
+TEST(partial_mprotect_splits)
+{
+	struct mm_struct *mm = thp_mm(HP);
+	struct mmn_recorder *rec;
+
+	ASSERT_TRUE(mm != NULL);
+	mmn_check_begin();
+	ASSERT_EQ(fill(mm, BASE, HP, 4), 0);
+	rec = rec_on(mm, BASE);
+	ASSERT_EQ(mmn_mprotect(mm, BASE + 8 * PG, PG, PROT_READ), 0);
+	ASSERT_STR_CONTAINS(rec_text(rec),
+		CLEAR_2M("+0", "+0x200000")
+		"start PROTECTION_VMA [+0x8000,+0x9000) blk=1 atomic=0\n"
+		"end PROTECTION_VMA [+0x8000,+0x9000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x8000,+0x9000) atomic=0\n");
+	EXPECT_EQ(mmn_recorder_lines(rec), 6);
+	EXPECT_EQ(writable_at(mm, BASE + 8 * PG), 0);
+	EXPECT_EQ(writable_at(mm, BASE + 9 * PG), 1);
+	EXPECT_EQ(mmn_store(mm, BASE + 8 * PG, 1), -EFAULT);
+	EXPECT_EQ(check(mm, BASE, HP, 4), 0);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	mmn_exit(mm);
+	mmn_check_end();
+	mmn_recorder_destroy(rec);
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* DONTNEED of part of a THP splits inside the CLEAR range (nested); of a
+ * whole PMD zaps it (zap_huge_pmd) and frees it after the flush. */
+TEST(dontneed_huge_partial_and_whole)
+{
+	struct mm_struct *mm = thp_mm(2 * HP);
+	struct mmn_recorder *rec;
+	unsigned long before;
+
+	ASSERT_TRUE(mm != NULL);
+	mmn_check_begin();
+	ASSERT_EQ(fill(mm, BASE, 2 * HP, 5), 0);
+	ASSERT_TRUE(huge_at(mm, BASE) && huge_at(mm, BASE + HP));
+	rec = rec_on(mm, BASE);
+	ASSERT_EQ(mmn_madvise(mm, BASE + 4 * PG, 4 * PG, MADV_DONTNEED), 0);
+	ASSERT_STR_CONTAINS(rec_text(rec),
+		"start CLEAR [+0x4000,+0x8000) blk=1 atomic=0\n"
+		"start CLEAR [+0,+0x200000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0,+0x200000) atomic=1\n"
+		"end CLEAR [+0,+0x200000) blk=1 atomic=0\n"
+		"end CLEAR [+0x4000,+0x8000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x4000,+0x8000) atomic=0\n");
+	EXPECT_EQ(ld(mm, BASE + 5 * PG + 8), 0);
+	EXPECT_EQ(check(mm, BASE, 4 * PG, 5), 0);
+	EXPECT_EQ(check(mm, BASE + 8 * PG, HP - 8 * PG, 5), 0);
+	mmn_recorder_clear(rec);
+	before = free_frames();
+	ASSERT_EQ(mmn_madvise(mm, BASE + HP, HP, MADV_DONTNEED), 0);
+	ASSERT_STR_CONTAINS(rec_text(rec),
+		"start CLEAR [+0x200000,+0x400000) blk=1 atomic=0\n"
+		"end CLEAR [+0x200000,+0x400000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x200000,+0x400000) atomic=0\n");
+	EXPECT_EQ(mmn_recorder_lines(rec), 3);
+	EXPECT_EQ(free_frames() - before, HPAGE_PMD_NR);
+	EXPECT_FALSE(huge_at(mm, BASE + HP));
+	EXPECT_EQ(ld(mm, BASE + HP + 8), 0);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	mmn_exit(mm);
+	mmn_check_end();
+	mmn_recorder_destroy(rec);
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* ---- fork, COW, mprotect ------------------------------------------------- */
+
+/* fork shares the huge page read-only; a write splits and COWs 4 KiB. */
+TEST(fork_huge_then_cow)
+{
+	struct mm_struct *p = thp_mm(HP), *c;
+	struct mmn_recorder *rec;
+	struct page *head;
+	int err;
+
+	ASSERT_TRUE(p != NULL);
+	mmn_check_begin();
+	ASSERT_EQ(fill(p, BASE, HP, 6), 0);
+	head = pfn_to_page(pfn_at(p, BASE));
+	rec = rec_on(p, BASE);
+	c = mmn_fork(p, &err);
+	ASSERT_TRUE(c != NULL);
+	ASSERT_STR_CONTAINS(rec_text(rec),
+		"start PROTECTION_PAGE [+0,+0x200000) blk=1 atomic=0\n"
+		"end PROTECTION_PAGE [+0,+0x200000) blk=1 atomic=0\n");
+	EXPECT_TRUE(huge_at(p, BASE) && huge_at(c, BASE));
+	EXPECT_EQ(pfn_at(c, BASE), pfn_at(p, BASE));
+	EXPECT_EQ(writable_at(p, BASE), 0);
+	EXPECT_EQ(writable_at(c, BASE), 0);
+	EXPECT_EQ(page_count(head), 2);
+	EXPECT_EQ(head->_entire_mapcount, 2);
+	EXPECT_FALSE(PageAnonExclusive(head));
+	/* the child writes: split (CLEAR 2M) then COW of one page (CLEAR 4K) */
+	mmn_recorder_clear(rec);
+	ASSERT_EQ(mmn_store(c, BASE + 3 * PG + 8, 0x77), 0);
+	EXPECT_EQ(mmn_recorder_lines(rec), 0);	/* not the parent's mm */
+	EXPECT_FALSE(huge_at(c, BASE));
+	EXPECT_TRUE(huge_at(p, BASE));
+	EXPECT_NE(pfn_at(c, BASE + 3 * PG), pfn_at(p, BASE + 3 * PG));
+	EXPECT_EQ(pfn_at(c, BASE + 4 * PG), pfn_at(p, BASE + 4 * PG));
+	/* the parent writes: its PMD is shared too: split + COW */
+	ASSERT_EQ(mmn_store(p, BASE + 4 * PG + 8, 0x88), 0);
+	ASSERT_STR_CONTAINS(rec_text(rec),
+		CLEAR_2M("+0", "+0x200000")
+		"start CLEAR [+0x4000,+0x5000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x4000,+0x5000) atomic=1\n"
+		"end CLEAR [+0x4000,+0x5000) blk=1 atomic=0\n");
+	EXPECT_EQ(ld(p, BASE + 3 * PG + 8), val(BASE + 3 * PG, 6));
+	EXPECT_EQ(ld(c, BASE + 3 * PG + 8), 0x77);
+	EXPECT_EQ(ld(p, BASE + 4 * PG + 8), 0x88);
+	EXPECT_EQ(ld(c, BASE + 4 * PG + 8), val(BASE + 4 * PG, 6));
+	EXPECT_EQ(check(c, BASE + 5 * PG, HP - 5 * PG, 6), 0);
+	EXPECT_EQ(check(p, BASE + 5 * PG, HP - 5 * PG, 6), 0);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	EXPECT_TRUE(page_counts_valid());
+	mmn_exit(c);
+	EXPECT_TRUE(page_counts_valid());
+	mmn_exit(p);
+	mmn_check_end();
+	mmn_recorder_destroy(rec);
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* After the child is gone the parent's write reuses the huge page. */
+TEST(huge_cow_reuse_after_child_exit)
+{
+	struct mm_struct *p = thp_mm(HP), *c;
+	struct mmn_recorder *rec;
+	unsigned long pfn;
+	int err;
+
+	ASSERT_TRUE(p != NULL);
+	ASSERT_EQ(mmn_store(p, BASE, 1), 0);
+	pfn = pfn_at(p, BASE);
+	c = mmn_fork(p, &err);
+	ASSERT_TRUE(c != NULL);
+	mmn_exit(c);
+	rec = rec_on(p, BASE);
+	ASSERT_EQ(mmn_store(p, BASE + PG, 2), 0);
+	EXPECT_EQ(mmn_recorder_lines(rec), 0);
+	EXPECT_TRUE(huge_at(p, BASE));
+	EXPECT_EQ(pfn_at(p, BASE), pfn);
+	EXPECT_EQ(writable_at(p, BASE), 1);
+	mmn_exit(p);
+	mmn_recorder_destroy(rec);
+}
+
+/* mprotect of a whole huge PMD: PROTECTION_VMA, no split, flush after E. */
+TEST(mprotect_whole_huge_pmd)
+{
+	struct mm_struct *mm = thp_mm(HP);
+	struct mmn_recorder *rec;
+
+	ASSERT_TRUE(mm != NULL);
+	ASSERT_EQ(fill(mm, BASE, HP, 7), 0);
+	rec = rec_on(mm, BASE);
+	ASSERT_EQ(mmn_mprotect(mm, BASE, HP, PROT_READ), 0);
+	ASSERT_STR_CONTAINS(rec_text(rec),
+		"start PROTECTION_VMA [+0,+0x200000) blk=1 atomic=0\n"
+		"end PROTECTION_VMA [+0,+0x200000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0,+0x200000) atomic=0\n");
+	EXPECT_EQ(mmn_recorder_lines(rec), 3);
+	EXPECT_TRUE(huge_at(mm, BASE));
+	EXPECT_EQ(writable_at(mm, BASE), 0);
+	EXPECT_EQ(mmn_store(mm, BASE, 1), -EFAULT);
+	ASSERT_EQ(mmn_mprotect(mm, BASE, HP, RW), 0);
+	mmn_recorder_clear(rec);
+	ASSERT_EQ(mmn_store(mm, BASE + 8, 9), 0);	/* exclusive: reuse */
+	EXPECT_EQ(mmn_recorder_lines(rec), 0);
+	EXPECT_TRUE(huge_at(mm, BASE));
+	EXPECT_EQ(check(mm, BASE + PG, HP - PG, 7), 0);
+	mmn_exit(mm);
+	mmn_recorder_destroy(rec);
+}
+
+/* GUP and hmm-style walks read huge leaves; a GUP write on a shared huge
+ * PMD breaks COW through the split. */
+TEST(gup_on_huge_pmd)
+{
+	struct mm_struct *p = thp_mm(HP), *c;
+	struct page *pages[2];
+	int err;
+
+	ASSERT_TRUE(p != NULL);
+	ASSERT_EQ(mmn_store(p, BASE + 2 * PG, 5), 0);
+	mmap_read_lock(p);
+	ASSERT_EQ(get_user_pages_remote(p, BASE + 2 * PG, 1, FOLL_WRITE, pages, NULL), 1);
+	mmap_read_unlock(p);
+	EXPECT_EQ(page_to_pfn(pages[0]), pfn_at(p, BASE + 2 * PG));
+	EXPECT_EQ(page_count(pages[0]), 2);	/* on the head */
+	put_page(pages[0]);
+	c = mmn_fork(p, &err);
+	ASSERT_TRUE(c != NULL);
+	mmap_read_lock(c);
+	ASSERT_EQ(get_user_pages_remote(c, BASE + 2 * PG, 1, FOLL_WRITE, pages, NULL), 1);
+	mmap_read_unlock(c);
+	EXPECT_FALSE(huge_at(c, BASE));
+	EXPECT_NE(page_to_pfn(pages[0]), pfn_at(p, BASE + 2 * PG));
+	EXPECT_EQ(__mmn_page_data(pages[0])[0], 5);
+	put_page(pages[0]);
+	mmn_exit(c);
+	mmn_exit(p);
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* ---- collapse ---------------------------------------------------------------- */
+
+/* 512 4 KiB pages at BASE, then VM_HUGEPAGE (so they start small). */
+static struct mm_struct *small_mm(int gen)
+{
+	struct mm_struct *mm = mmn_mm_create();
+
+	if (!mm)
+		return NULL;
+	if (mmn_mmap(mm, BASE, HP, RW, PRIV | MAP_FIXED) != (long)BASE ||
+	    fill(mm, BASE, HP, gen) ||
+	    mmn_madvise(mm, BASE, HP, MADV_HUGEPAGE)) {
+		mmn_exit(mm);
+		return NULL;
+	}
+	return mm;
+}
+
+/* khugepaged: interval, start CLEAR 2M, flush under the PMD lock, end; the
+ * copy after the end; data kept, the small pages freed. */
+TEST(khugepaged_collapse)
+{
+	struct mm_struct *mm;
+	struct mmn_recorder *rec;
+	unsigned long before;
+	const char *t;
+
+	mmn_check_begin();
+	mm = small_mm(8);
+	ASSERT_TRUE(mm != NULL);
+	ASSERT_FALSE(huge_at(mm, BASE));
+	rec = rec_on(mm, BASE);
+	ASSERT_EQ(mmn_recorder_add_interval(rec, BASE, HP), 0);
+	before = free_frames();
+	EXPECT_EQ(mmn_khugepaged_scan(mm), 1);
+	t = rec_text(rec);
+	ASSERT_STR_CONTAINS(t, "interval CLEAR [+0,+0x200000) blk=1 seq=");
+	ASSERT_STR_CONTAINS(t, "\n" CLEAR_2M("+0", "+0x200000"));
+	EXPECT_TRUE(strncmp(t, "interval", 8) == 0);
+	EXPECT_EQ(mmn_recorder_lines(rec), 4);
+	EXPECT_TRUE(huge_at(mm, BASE));
+	EXPECT_EQ(before, free_frames());	/* 512 in, 512 out */
+	EXPECT_EQ(check(mm, BASE, HP, 8), 0);
+	EXPECT_EQ(writable_at(mm, BASE), 1);
+	EXPECT_EQ(total_mapcount(pfn_to_page(pfn_at(mm, BASE))), 1);
+	EXPECT_EQ(mm->rss_anon, (long)HPAGE_PMD_NR);
+	EXPECT_EQ(mmn_khugepaged_scan(mm), 0);	/* already huge */
+	EXPECT_EQ(mmn_check_audit(), 0);
+	EXPECT_TRUE(page_counts_valid());
+	/* and it splits back and collapses again */
+	ASSERT_EQ(mmn_split_huge_pmd(mm, BASE), 0);
+	EXPECT_EQ(mmn_khugepaged_scan(mm), 1);
+	EXPECT_EQ(check(mm, BASE, HP, 8), 0);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	mmn_exit(mm);
+	mmn_check_end();
+	mmn_recorder_destroy(rec);
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* MADV_COLLAPSE: the same sequence, synchronously, whatever the knob. */
+TEST(madv_collapse)
+{
+	struct mm_struct *mm = mmn_mm_create();
+	struct mmn_recorder *rec;
+
+	mmn_check_begin();
+	mmn_thp_set_enabled(MMN_THP_NEVER);
+	ASSERT_EQ(mmn_mmap(mm, BASE, 2 * HP, RW, PRIV | MAP_FIXED), (long)BASE);
+	ASSERT_EQ(fill(mm, BASE, HP + 4 * PG, 9), 0);
+	rec = rec_on(mm, BASE);
+	ASSERT_EQ(mmn_madvise(mm, BASE, HP, MADV_COLLAPSE), 0);
+	ASSERT_STR_CONTAINS(rec_text(rec), CLEAR_2M("+0", "+0x200000"));
+	EXPECT_EQ(mmn_recorder_lines(rec), 3);
+	EXPECT_TRUE(huge_at(mm, BASE));
+	EXPECT_EQ(check(mm, BASE, HP, 9), 0);
+	/* mostly empty range: MADV_COLLAPSE ignores max_ptes_none */
+	mmn_khugepaged_set_max_ptes_none(0);
+	ASSERT_EQ(mmn_madvise(mm, BASE + HP, HP, MADV_COLLAPSE), 0);
+	EXPECT_TRUE(huge_at(mm, BASE + HP));
+	EXPECT_EQ(check(mm, BASE + HP, 4 * PG, 9), 0);
+	EXPECT_EQ(ld(mm, BASE + HP + 100 * PG + 8), 0);
+	EXPECT_EQ(mmn_madvise(mm, BASE, 2 * HP, MADV_COLLAPSE), 0);	/* mapped */
+	EXPECT_EQ(mmn_madvise(mm, BASE, PG, MADV_COLLAPSE), -EINVAL);
+	mmn_khugepaged_set_max_ptes_none(HPAGE_PMD_NR - 1);
+	mmn_thp_set_enabled(MMN_THP_MADVISE);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	mmn_exit(mm);
+	mmn_check_end();
+	mmn_recorder_destroy(rec);
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* khugepaged honours max_ptes_none; a pinned page (GUP) stops a collapse. */
+TEST(collapse_refused)
+{
+	struct mm_struct *mm = mmn_mm_create();
+	struct mmn_recorder *rec;
+	struct page *pin;
+
+	ASSERT_EQ(mmn_mmap(mm, BASE, HP, RW, PRIV | MAP_FIXED), (long)BASE);
+	ASSERT_EQ(fill(mm, BASE, HP / 2, 10), 0);
+	ASSERT_EQ(mmn_madvise(mm, BASE, HP, MADV_HUGEPAGE), 0);
+	mmn_khugepaged_set_max_ptes_none(255);
+	EXPECT_EQ(mmn_khugepaged_scan(mm), 0);		/* 256 none > 255 */
+	mmn_khugepaged_set_max_ptes_none(256);
+	mmap_read_lock(mm);
+	ASSERT_EQ(get_user_pages_remote(mm, BASE + 7 * PG, 1, 0, &pin, NULL), 1);
+	mmap_read_unlock(mm);
+	rec = rec_on(mm, BASE);
+	EXPECT_EQ(mmn_khugepaged_scan(mm), 0);		/* pinned */
+	EXPECT_EQ(mmn_madvise(mm, BASE, HP, MADV_COLLAPSE), -EAGAIN);
+	EXPECT_EQ(mmn_recorder_lines(rec), 0);		/* refused at the scan */
+	EXPECT_FALSE(huge_at(mm, BASE));
+	put_page(pin);
+	EXPECT_EQ(mmn_khugepaged_scan(mm), 1);
+	EXPECT_EQ(check(mm, BASE, HP / 2, 10), 0);
+	mmn_khugepaged_set_max_ptes_none(HPAGE_PMD_NR - 1);
+	mmn_exit(mm);
+	mmn_recorder_destroy(rec);
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* Collapse of pages shared with a forked child: the child keeps its data. */
+TEST(collapse_shared_with_child)
+{
+	struct mm_struct *p, *c;
+	int err;
+
+	mmn_check_begin();
+	p = small_mm(11);
+	ASSERT_TRUE(p != NULL);
+	c = mmn_fork(p, &err);
+	ASSERT_TRUE(c != NULL);
+	ASSERT_EQ(mmn_madvise(p, BASE, HP, MADV_COLLAPSE), 0);
+	EXPECT_TRUE(huge_at(p, BASE));
+	EXPECT_FALSE(huge_at(c, BASE));
+	ASSERT_EQ(fill(p, BASE, HP, 12), 0);
+	EXPECT_EQ(check(c, BASE, HP, 11), 0);
+	EXPECT_EQ(check(p, BASE, HP, 12), 0);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	mmn_exit(p);
+	EXPECT_EQ(check(c, BASE, HP, 11), 0);
+	mmn_exit(c);
+	mmn_check_end();
+	EXPECT_TRUE(page_counts_valid());
+}
+
+/* ---- devices ---------------------------------------------------------------- */
+
+/* A raw device: a classic notifier that never drops its translation. */
+struct raw {
+	struct mmu_notifier mn;
+	struct mmn_device *dev;
+	struct mmn_spte s;
+	unsigned long va;
+	bool write_in_end;		/* DMA through s from range_end */
+	int ends;
+};
+
+static int raw_start(struct mmu_notifier *mn, const struct mmu_notifier_range *r)
+{
+	return 0;
+}
+
+static void raw_end(struct mmu_notifier *mn, const struct mmu_notifier_range *r)
+{
+	struct raw *raw = container_of(mn, struct raw, mn);
+
+	if (raw->write_in_end && r->event == MMU_NOTIFY_CLEAR) {
+		raw->ends++;
+		mmn_dev_write(raw->dev, &raw->s, raw->va, 0x5555);
+	}
+}
+
+static const struct mmu_notifier_ops raw_mn_ops = {
+	.invalidate_range_start = raw_start,
+	.invalidate_range_end = raw_end,
+};
+
+static int raw_dma(struct mmn_device *dev, unsigned long va, bool write, uint64_t *v)
+{
+	return -ENOENT;
+}
+
+static int raw_fault(struct mmn_device *dev, unsigned long va, bool write)
+{
+	return -EFAULT;
+}
+
+static const struct mmn_device_ops raw_dev_ops = {
+	.name = "raw", .dma = raw_dma, .fault = raw_fault,
+};
+
+/*
+ * A device keeps a 4 KiB translation of a page that khugepaged collapses:
+ * its DMA after the collapse's contract point (here from its own
+ * range_end, before the copy) is access-after-invalidate; after the
+ * collapse the old frame is freed: use-after-free.
+ */
+TEST(device_stale_translation_across_collapse)
+{
+	struct raw raw = { .mn.ops = &raw_mn_ops };
+	struct mm_struct *mm;
+	uint64_t v;
+	int err;
+
+	mmn_check_begin();
+	harness_expect_violations();
+	mm = small_mm(13);
+	ASSERT_TRUE(mm != NULL);
+	raw.dev = mmn_device_create(&raw_dev_ops, mm, "raw", &err);
+	ASSERT_TRUE(raw.dev != NULL);
+	ASSERT_EQ(mmu_notifier_register(&raw.mn, mm), 0);
+	mmn_device_track(raw.dev, &raw.mn);
+	raw.va = BASE + 3 * PG;
+	mmn_spte_make(raw.dev, &raw.s, raw.va, pfn_to_page(pfn_at(mm, raw.va)), true, 0);
+	raw.write_in_end = true;
+	ASSERT_EQ(mmn_madvise(mm, BASE, HP, MADV_COLLAPSE), 0);
+	raw.write_in_end = false;
+	EXPECT_EQ(raw.ends, 1);
+	EXPECT_GE(mmn_report_count_kind(MMN_V_ACCESS_AFTER_INVALIDATE), 1);
+	ASSERT_STR_CONTAINS(harness_violation_text(MMN_V_ACCESS_AFTER_INVALIDATE),
+			    "access-after-invalidate");
+	/* the late write was made before the copy: the data moved with it */
+	EXPECT_EQ(ld(mm, raw.va), 0x5555);
+	/* after the collapse the old frame is gone */
+	EXPECT_EQ(mmn_dev_read(raw.dev, &raw.s, raw.va, &v), 0);
+	EXPECT_EQ(mmn_report_count_kind(MMN_V_USE_AFTER_FREE), 1);
+	mmu_notifier_unregister(&raw.mn, mm);
+	mmn_device_destroy(raw.dev);
+	mmn_exit(mm);
+	mmn_check_end();
+}
+
+/* The correct dmirror stays silent through collapse and split. */
+TEST(dmirror_correct_through_collapse_and_split)
+{
+	uint64_t *buf = calloc(4 * MMN_PAGE_WORDS, sizeof(uint64_t));
+	struct hmm_dmirror_cmd cmd;
+	struct mmn_device *dev;
+	struct mm_struct *mm;
+	int err;
+
+	ASSERT_TRUE(buf != NULL);
+	mmn_check_begin();
+	mm = small_mm(14);
+	ASSERT_TRUE(mm != NULL);
+	dev = mmn_device_create(mmn_driver_dmirror.ops, mm, "correct", &err);
+	ASSERT_TRUE(dev != NULL);
+	cmd = (struct hmm_dmirror_cmd){ .addr = BASE, .ptr = buf, .npages = 4 };
+	ASSERT_EQ(dmirror_cmd(dev, HMM_DMIRROR_READ, &cmd), 0);
+	EXPECT_EQ(buf[MMN_PAGE_WORDS + 1], val(BASE + PG, 14));
+	for (int i = 0; i < 4; i++)
+		buf[i * MMN_PAGE_WORDS + 1] = 0x1000 + i;
+	ASSERT_EQ(dmirror_cmd(dev, HMM_DMIRROR_WRITE, &cmd), 0);
+	ASSERT_EQ(mmn_madvise(mm, BASE, HP, MADV_COLLAPSE), 0);
+	EXPECT_TRUE(huge_at(mm, BASE));
+	EXPECT_EQ(ld(mm, BASE + 2 * PG + 8), 0x1002);
+	for (int i = 0; i < 4; i++)
+		buf[i * MMN_PAGE_WORDS + 1] = 0x2000 + i;
+	ASSERT_EQ(dmirror_cmd(dev, HMM_DMIRROR_WRITE, &cmd), 0);
+	EXPECT_EQ(ld(mm, BASE + 3 * PG + 8), 0x2003);
+	ASSERT_EQ(mmn_split_huge_pmd(mm, BASE), 0);
+	ASSERT_EQ(dmirror_cmd(dev, HMM_DMIRROR_READ, &cmd), 0);
+	EXPECT_EQ(buf[1], 0x2000);
+	EXPECT_EQ(mmn_store(mm, BASE + 8, 0x3000), 0);
+	ASSERT_EQ(dmirror_cmd(dev, HMM_DMIRROR_READ, &cmd), 0);
+	EXPECT_EQ(buf[1], 0x3000);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	mmn_device_destroy(dev);
+	mmn_exit(mm);
+	mmn_check_end();
+	EXPECT_EQ(mmn_report_count(), 0);
+	free(buf);
+}
