@@ -72,11 +72,16 @@ struct mm_struct *mm_alloc(void)
 /* Call @fn for every live mm, under mmlist_lock (@fn must not sleep). */
 void __mmn_for_each_mm(void (*fn)(struct mm_struct *mm, void *arg), void *arg)
 {
-	struct mm_struct *mm;
+	struct list_head *pos;
 
 	mmn_spin_lock(&mmlist_lock, __FILE__, __LINE__);
-	list_for_each_entry(mm, &mm_list, mmlist)
-		fn(mm, arg);
+	/*
+	 * By list_head: list_for_each_entry()'s end test forms an mm_struct
+	 * pointer from the static list head, misaligned for the type
+	 * (UBSan: member access within misaligned address).
+	 */
+	for (pos = mm_list.next; pos != &mm_list; pos = pos->next)
+		fn(list_entry(pos, struct mm_struct, mmlist), arg);
 	mmn_spin_unlock(&mmlist_lock);
 }
 

@@ -384,6 +384,14 @@ static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!start_pte)
 		return;
+	/*
+	 * The private locations of the range start over atomically with their
+	 * ptes: under the PTL, which every CPU access to them takes.  (Reset
+	 * earlier, a CPU load through a pte not yet cleared would read the
+	 * old value against a zero ghost: a false stale-read.)
+	 */
+	if (!(vma->vm_flags & VM_SHARED))
+		mmn_check_reset_range(mm, addr, end);
 	for (pte = start_pte; addr != end; pte++, addr += PAGE_SIZE) {
 		pte_t ptent = ptep_get(pte);
 		struct page *page;
@@ -409,6 +417,40 @@ static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	pte_unmap_unlock(start_pte, ptl);
 }
 
+/*
+ * No page table covers [addr, end) of @vma (@pud: no PMD table, else: no
+ * PTE table at @addr's PMD): its private locations start over now, under
+ * page_table_lock, which a fault needs to populate a table, so no CPU
+ * access reaches the range between the check and the reset.  Returns
+ * false if a table appeared meanwhile: the caller zaps it under its PTL.
+ */
+static bool zap_reset_no_table(struct vm_area_struct *vma, unsigned long addr,
+			       unsigned long end, bool pud)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	uint64_t *pudp;
+	pmd_t *pmd;
+	bool none;
+
+	spin_lock(&mm->page_table_lock);
+	if (pud) {
+		pudp = pud_lookup(mm, addr);
+		none = !pudp || !__entry_get(pudp);
+	} else {
+		pmd = mm_find_pmd(mm, addr);
+		none = !pmd || pmd_none(pmdp_get(pmd));
+	}
+	if (none && !(vma->vm_flags & VM_SHARED))
+		mmn_check_reset_range(mm, addr, end);
+	spin_unlock(&mm->page_table_lock);
+	return none;
+}
+
+/*
+ * Private locations start over (shared ones live on in their object) as
+ * their ptes go: in zap_pte_range() under the PTL, or here under
+ * page_table_lock where no table exists.
+ */
 static void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			     unsigned long start, unsigned long end)
 {
@@ -417,24 +459,29 @@ static void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 
 	start = max(start, vma->vm_start);
 	end = min(end, vma->vm_end);
-	/* private locations of the range start over (shared ones live on in
-	 * their object) */
-	if (!(vma->vm_flags & VM_SHARED))
-		mmn_check_reset_range(mm, start, end);
 	for (addr = start; addr < end; addr = next) {
 		pmd_t *pmd;
 		pmd_t pmdval;
 
 		next = pmd_addr_end(addr, end);
 		if (!pud_lookup(mm, addr) || !__entry_get(pud_lookup(mm, addr))) {
-			next = pud_addr_end(addr, end);
-			continue;
+			if (zap_reset_no_table(vma, addr, pud_addr_end(addr, end), true)) {
+				next = pud_addr_end(addr, end);
+				continue;
+			}
 		}
 		pmd = mm_find_pmd(mm, addr);
 		pmdval = pmdp_get(pmd);
-		if (pmd_none(pmdval))
-			continue;
+		if (pmd_none(pmdval)) {
+			if (zap_reset_no_table(vma, addr, next, false))
+				continue;
+			pmdval = pmdp_get(pmd);
+		}
 		if (pmd_trans_huge(pmdval)) {
+			/* TODO: reset under the PMD lock, in zap_huge_pmd(), as
+			 * zap_pte_range() does under the PTL */
+			if (!(vma->vm_flags & VM_SHARED))
+				mmn_check_reset_range(mm, addr, next);
 			/* zap_pmd_range(): whole PMD zapped, else split first */
 			if (next - addr != HPAGE_PMD_SIZE)
 				__split_huge_pmd(vma, pmd, addr);
