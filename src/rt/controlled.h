@@ -100,6 +100,7 @@ struct ctl_event {
 	uint8_t type;
 	uint8_t sub;
 	uint16_t obj;		/* 1 + index in ctl_events.obj_name, 0: none */
+	bool preempted;		/* the agent was switched away here, runnable */
 	char comm[MMN_TASK_COMM_LEN];
 	char arg[CTL_EV_ARG_LEN];
 };

@@ -1017,7 +1017,7 @@ static void xp_print_event(FILE *f, const struct ctl_events *e, const struct ctl
 	default:
 		fprintf(f, "?");
 	}
-	fprintf(f, "\n");
+	fprintf(f, "%s\n", ev->preempted ? "   <- preempted" : "");
 }
 
 static void xp_print_events(FILE *f, const struct ctl_events *e)
@@ -1087,9 +1087,9 @@ int mmn_explore_print_execution(FILE *f, const struct mmn_explore_config *cfg,
 		xp_replay_free(&rp);
 		return ret;
 	}
-	fprintf(f, "Execution replayed from a schedule of %zu decisions (%u preemptions, "
-		"%lu steps): %s\n\n", s->nr, rp.o.preemptions, rp.o.steps,
-		mmn_exec_status_name(rp.o.status));
+	fprintf(f, "Execution replayed from a schedule of %zu decisions (%u preemption%s, "
+		"%lu steps): %s\n\n", s->nr, rp.o.preemptions, rp.o.preemptions == 1 ? "" : "s",
+		rp.o.steps, mmn_exec_status_name(rp.o.status));
 	if (rp.events)
 		xp_print_events(f, rp.events);
 	if (rp.text && rp.text[0])

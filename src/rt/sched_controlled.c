@@ -464,6 +464,7 @@ static void ctl_ev_record(enum ctl_event_type type, unsigned int sub, const void
 	ev->type = (uint8_t)type;
 	ev->sub = (uint8_t)sub;
 	ev->obj = (uint16_t)ctl_ev_obj(e, obj, name);
+	ev->preempted = false;
 	snprintf(ev->comm, sizeof(ev->comm), "%s", ctl.cur->task->comm);
 	snprintf(ev->arg, sizeof(ev->arg), "%s", arg ? arg : "");
 }
@@ -660,9 +661,17 @@ static void ctl_sched_point(enum mmn_sched_point kind, const void *obj)
 	struct ctl_agent *next;
 
 	mmn_current();		/* adopts main on its first point */
-	if (unlikely(ctl.x->events))
+	if (unlikely(ctl.x->events)) {
+		unsigned int pre = ctl.preemptions;
+		struct ctl_events *e = ctl.x->events;
+
 		ctl_ev_record(CTL_EV_POINT, kind, obj, NULL, NULL);
-	next = ctl_step(kind);
+		next = ctl_step(kind);
+		if (ctl.preemptions != pre && e->nr && !e->truncated)
+			e->ev[e->nr - 1].preempted = true;
+	} else {
+		next = ctl_step(kind);
+	}
 	ctl_switch(next);
 }
 
