@@ -23,6 +23,9 @@
  * caller, and a crash or hang of an execution is a result, not the end of
  * the explorer.
  *
+ * One explorer per process at a time, called from one thread: the
+ * controlled back end is process-wide state.
+ *
  * Schedules.  At each step where more than one agent could run (a
  * decision) the strategy picks one; the pids picked, in order, are the
  * schedule.  Replaying a schedule re-runs the execution exactly, on any
