@@ -249,7 +249,8 @@ static int kvm_mmu_notifier_invalidate_range_start(struct mmu_notifier *mn,
 	spin_lock(&kvm->mmu_lock);
 	switch (kvm->form) {
 	case KVM_SEQ_IN_START:
-		kvm->mmu_invalidate_seq++;	/* BROKEN: too early */
+		/* BROKEN: too early */
+		WRITE_ONCE(kvm->mmu_invalidate_seq, kvm->mmu_invalidate_seq + 1);
 		kvm_unmap_hva_range(kvm, range->start, range->end);
 		break;
 	case KVM_DEFERRED:
@@ -275,8 +276,9 @@ static void kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 	if (kvm->form == KVM_SEQ_IN_START)
 		return;			/* BROKEN: nothing in end */
 	spin_lock(&kvm->mmu_lock);
-	/* kvm_mmu_invalidate_end() */
-	kvm->mmu_invalidate_seq++;
+	/* kvm_mmu_invalidate_end(); WRITE_ONCE pairs with the fault's
+	 * lockless READ_ONCE snapshot */
+	WRITE_ONCE(kvm->mmu_invalidate_seq, kvm->mmu_invalidate_seq + 1);
 	smp_wmb();
 	kvm->mmu_invalidate_in_progress--;
 	WARN_ON(kvm->mmu_invalidate_in_progress < 0);
