@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <mmn/device.h>
+#include <mmn/explore.h>
 #include <mmn/linux/mmu_notifier.h>
 
 #include "check/check.h"
@@ -321,4 +322,102 @@ TEST(correct_silent_era_2_6_33)
 	EXPECT_EQ(rig_fini(&g), 0);
 	EXPECT_EQ(mmn_report_count(), 0);
 	mmn_era = MMN_ERA_6_12;
+}
+
+/* ---- under the controlled scheduler ---------------------------------- */
+
+struct unb_exec {
+	const char *form;
+	struct mm_struct *mm;
+	struct mmn_device *dev;
+	unsigned long va;
+};
+
+static void unb_setup(void *arg)
+{
+	struct mmn_mem_config mc = { .nr_frames = 256 };
+
+	mmn_mem_init(&mc);
+	mmn_check_begin();
+}
+
+static void *unb_dev(void *arg)
+{
+	struct unb_exec *u = arg;
+	uint64_t v;
+
+	mmn_device_access(u->dev, u->va, false, &v);
+	return NULL;
+}
+
+static void *unb_cpu(void *arg)
+{
+	struct unb_exec *u = arg;
+
+	mmn_mprotect(u->mm, u->va, PG, PROT_READ);
+	return NULL;
+}
+
+static void unb_run(void *arg)
+{
+	struct unb_exec *u = arg;
+	struct mmn_task *d, *c;
+	int err;
+
+	u->mm = mmn_mm_create();
+	u->va = mmn_mmap(u->mm, 0, PG, RW, PRIV);
+	mmn_store(u->mm, u->va, VAL_A);
+	u->dev = mmn_device_create(mmn_driver_gru.ops, u->mm, u->form, &err);
+	c = mmn_task_create("cpu", MMN_TASK_CPU, u->mm, unb_cpu, u);
+	d = mmn_task_create("gru-dev", MMN_TASK_DEVICE, NULL, unb_dev, u);
+	mmn_task_join(c);
+	mmn_task_join(d);
+	mmn_device_destroy(u->dev);
+	mmn_exit(u->mm);
+}
+
+static void unb_teardown(void *arg)
+{
+	if (mmn_explore_aborted())
+		return;		/* in the isolated child: nothing to give back */
+	mmn_check_end();
+	mmn_mem_exit();
+}
+
+static const struct mmn_explore_ops unb_ops = { unb_setup, unb_run, unb_teardown };
+
+/* unbalanced, explored: every schedule where the dropin comes after the
+ * mprotect sleeps forever -- the controlled scheduler calls it a deadlock */
+TEST(unbalanced_deadlock_explored)
+{
+	struct mmn_explore_config cfg = {
+		.strategy = MMN_STRATEGY_PCT, .seed = 1, .runs = 200,
+		.isolate = true, .hang_timeout = 5,
+	};
+	struct unb_exec u = { .form = "unbalanced" };
+	struct mmn_explore_result r;
+
+	ASSERT_EQ(mmn_explore(&cfg, &unb_ops, &u, &r), 0);
+	ASSERT_TRUE(r.found);
+	EXPECT_EQ(r.kind, MMN_V_DEADLOCK);
+	ASSERT_STR_CONTAINS(r.report, "deadlock");
+	mmn_explore_result_free(&r);
+}
+
+/* near miss: the correct form over the same executions */
+TEST(correct_no_deadlock_explored)
+{
+	struct mmn_explore_config cfg = {
+		.strategy = MMN_STRATEGY_PCT, .seed = 1, .runs = 200,
+		.isolate = true, .hang_timeout = 5,
+	};
+	struct unb_exec u = { .form = "correct" };
+	struct mmn_explore_result r;
+
+	ASSERT_EQ(mmn_explore(&cfg, &unb_ops, &u, &r), 0);
+	EXPECT_FALSE(r.found);
+	if (r.found)
+		printf("%s", r.report);
+	EXPECT_EQ(r.executions, 200);
+	mmn_explore_result_free(&r);
 }
