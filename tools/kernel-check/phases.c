@@ -27,9 +27,11 @@
 /*
  * Era 6.1's legacy call sites: set_pte_at_notify() -> change_pte (COW,
  * KSM), invalidate_range under the PT lock from the *_clear_flush_notify
- * helpers and from the TLB-gather flush.  The notifier core already calls
- * invalidate_range from range_end; the mm/ call sites are not in the lab
- * yet (issue 5).  While this is 0, era 6.1 comparisons drop change_pte
+ * helpers and from the TLB-gather flush.  The notifier core calls
+ * invalidate_range from range_end, and KSM calls change_pte, but (measured
+ * with this set to 1) COW's change_pte and PT-lock invalidate_range,
+ * reclaim's and the zap's PT-lock invalidate_range and the TLB-gather
+ * flush's invalidate_range are not in the lab yet (issue 5).  While this is 0, era 6.1 comparisons drop change_pte
  * and invalidate_range on both sides (rule legacy-6.1-not-modelled) and
  * say so.  Set it to 1 when src/mm has them.
  */
@@ -541,8 +543,9 @@ int kc_lab_run(const char *era_name, struct kc_trace *t)
 		for (size_t i = 0; i < t->n; i++)
 			for (size_t j = 0; j < t->ph[i].seq.n; j++)
 				if (!strncmp(t->ph[i].seq.line[j], "change_pte", 10)) {
-					fprintf(stderr, "mmn-phases: note: the lab now calls change_pte "
-						"(phase %s): set KC_LAB_HAS_61_LEGACY_SITES in %s\n",
+					fprintf(stderr, "mmn-phases: note: the lab calls change_pte "
+						"(phase %s); once every 6.1 legacy call site is in, "
+						"set KC_LAB_HAS_61_LEGACY_SITES in %s\n",
 						t->ph[i].name, __FILE__);
 					i = t->n - 1;
 					break;
