@@ -155,7 +155,7 @@ TEST(error_declarations)
 	ASSERT_PARSE_ERROR("process P\nmap A on P private rw pages 1\n", "expected 'in', found 'on'");
 	ASSERT_PARSE_ERROR("process P\nmap A in Q private rw pages 1\n", "unknown process 'Q'");
 	ASSERT_PARSE_ERROR("process P\nmap A in P public rw pages 1\n",
-			   "expected 'private' or 'shared', found 'public'");
+			   "expected 'private', 'shared' or 'file FILE', found 'public'");
 	ASSERT_PARSE_ERROR("process P\nmap A in P private rwx pages 1\n",
 			   "expected a protection (rw, r or none), found 'rwx'");
 	ASSERT_PARSE_ERROR("process P\nmap A in P private rw pages 0\n",
@@ -180,7 +180,23 @@ TEST(error_declarations)
 			   "process 'C' is created by a fork; agents run on processes that exist at the start");
 	ASSERT_PARSE_ERROR("process P\ncpu T on P {\n fork C\n}\nmirror M dmirror on C\n",
 			   "process 'C' is created by a fork; mirrors attach to processes that exist at the start");
-	ASSERT_PARSE_ERROR("process P\n$\n", "expected a declaration (name, era, expect, frames, process, map, mirror, cpu or device), found '$'");
+	ASSERT_PARSE_ERROR("process P\n$\n", "expected a declaration (name, era, expect, frames, thp, swapcache, process, file, map, mirror, cpu, device or kthread), found '$'");
+	ASSERT_PARSE_ERROR("era 6.12\nera 6.1\n", "a second 'era' line (list every era on one line)");
+	ASSERT_PARSE_ERROR("thp sometimes\n", "expected 'always', 'madvise' or 'never', found 'sometimes'");
+	ASSERT_PARSE_ERROR("swapcache drop\n", "expected 'keep', found 'drop'");
+	ASSERT_PARSE_ERROR("file F pagez 1\n", "expected 'pages', found 'pagez'");
+	ASSERT_PARSE_ERROR("file F pages 2000\n", "a page count 2000 is out of range [1, 1024]");
+	ASSERT_PARSE_ERROR("process P\nmap A in P file G rw pages 1\n", "unknown file 'G'");
+	ASSERT_PARSE_ERROR("file F pages 1\nprocess P\nmap A in P file F rw pages 2\n",
+			   "the mapping is larger than file 'F' (1 pages)");
+	ASSERT_PARSE_ERROR("process P\nmap A in P private rw pages 2 thp\n",
+			   "'thp' needs a private mapping of a multiple of 512 pages");
+	ASSERT_PARSE_ERROR("process P\nmap A in P shared rw pages 2 mergeable\n",
+			   "'mergeable' needs a private mapping");
+	ASSERT_PARSE_ERROR("expect era 9 ok\n", "unknown era '9'");
+	ASSERT_PARSE_ERROR("expect nodrv/x ok\n", "unknown driver 'nodrv'");
+	ASSERT_PARSE_ERROR("expect kvm/sloppy ok\n", "driver 'kvm' has no form 'sloppy'");
+	ASSERT_PARSE_ERROR("expect correct maybe\n", "expected 'ok' or 'violation KIND', found 'maybe'");
 }
 
 /* Every message of the operation grammar. */
@@ -217,6 +233,18 @@ TEST(error_operations)
 		{ "cpu T on P {\n loop 0 {\n yield\n }\n}\n", "a loop count 0 is out of range [1, 100000]" },
 		{ "cpu T on P {\n loop 2 yield\n}\n", "expected '{', found 'yield'" },
 		{ "cpu T on P {\n yield yield\n}\n", "expected end of line, found 'yield'" },
+		{ "kthread K {\n store A 1\n}\n",
+		  "operation 'store' is for cpu agents, 'K' is a kthread agent" },
+		{ "device D of M {\n ksm-scan\n}\n",
+		  "operation 'ksm-scan' is for cpu or kthread agents, 'D' is a device agent" },
+		{ "kthread K {\n migrate A 1\n}\n", "a kthread agent's 'migrate' needs PROCESS:ADDR" },
+		{ "kthread K {\n khugepaged\n}\n", "a kthread agent's 'khugepaged' must name the process" },
+		{ "cpu T on P {\n oom-reap Q\n}\n", "unknown process 'Q'" },
+		{ "cpu T on P {\n collapse A\n}\n", "'collapse' needs a mapping declared with 'thp'" },
+		{ "cpu T on P {\n split A\n}\n", "'split' needs a mapping declared with 'thp'" },
+		{ "cpu T on P {\n mremap B\n}\n", "unknown mapping 'B'" },
+		{ "cpu T on P {\n truncate G 1\n}\n", "unknown file 'G'" },
+		{ "cpu T on P {\n reclaim 0\n}\n", "a page count 0 is out of range" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -298,7 +326,7 @@ TEST(error_load)
 TEST(seed_catalogue_parses)
 {
 	static const char *const files[] = {
-		"fork-dmirror-correct.mmn", "fork-dmirror-deferred.mmn",
+		"fork.mmn", "do_wp_page.mmn", "munmap.mmn",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
@@ -312,4 +340,77 @@ TEST(seed_catalogue_parses)
 		ASSERT_TRUE(s != NULL);
 		scn_free(s);
 	}
+}
+
+/* Files, THP, KSM, kthreads and every operation parse and print back. */
+TEST(parse_all_operations)
+{
+	static const char text[] =
+		"name every-op\nera all\nthp never\nswapcache keep\n"
+		"expect ok\nexpect broken violation access-after-invalidate\n"
+		"expect era 2.6.33 xpmem/* violation sleep-in-atomic\n"
+		"expect kvm/deferred violation lost-write\n"
+		"file F pages 4\nprocess P\n"
+		"map A in P private rw pages 512 thp\nmap K in P private rw pages 2 mergeable\n"
+		"map S in P file F rw pages 4\nmirror M * on P\n"
+		"cpu T on P {\n store A 1\n load A[1]\n fork C\n exit C\n munmap A[3] 1\n"
+		" mprotect A 2 r\n dontneed A 1\n free A 1\n remap A[3] 1\n mremap K\n"
+		" pageout A 1\n reclaim 4\n migrate A 1\n mergeable K 2\n unmergeable K 2\n"
+		" ksm-scan\n hugepage A 512\n collapse A\n khugepaged\n split A\n oom-reap\n"
+		" age A\n clear-soft-dirty\n truncate F 1\n punch F 0 2\n yield\n loop 2 {\n  yield\n }\n}\n"
+		"kthread ksmd {\n ksm-scan\n khugepaged P\n migrate P:A 1\n split P:A\n}\n"
+		"device D of M {\n read S+8\n write A 0x5\n}\n";
+	char err[256], *buf1 = NULL, *buf2 = NULL;
+	size_t n1 = 0, n2 = 0;
+	struct scn_scenario *s = scn_parse("t.mmn", text, strlen(text), err, sizeof(err)), *t;
+	struct scn_scenario *inst[SCN_MAX_INSTANCES];
+	FILE *f;
+	int n;
+
+	if (!s)
+		harness_fail(__FILE__, __LINE__, "%s", err);
+	ASSERT_TRUE(s != NULL);
+	ASSERT_EQ(s->eras, 7);
+	ASSERT_EQ(s->thp, MMN_THP_NEVER);
+	ASSERT_TRUE(s->swapcache_keep);
+	ASSERT_EQ(s->nfiles, 1);
+	ASSERT_TRUE(s->maps[0].thp);
+	ASSERT_TRUE(s->maps[1].mergeable);
+	ASSERT_EQ(s->maps[2].file, 0);
+	ASSERT_EQ(s->agents[1].kind, SCN_AGENT_KTHREAD);
+	ASSERT_EQ(s->nexpects, 4);
+	f = open_memstream(&buf1, &n1);
+	scn_print(s, f);
+	fclose(f);
+	t = scn_parse("t2.mmn", buf1, n1, err, sizeof(err));
+	if (!t)
+		harness_fail(__FILE__, __LINE__, "%s\n%s", err, buf1);
+	ASSERT_TRUE(t != NULL);
+	f = open_memstream(&buf2, &n2);
+	scn_print(t, f);
+	fclose(f);
+	ASSERT_EQ(n1, n2);
+	ASSERT_EQ(memcmp(buf1, buf2, n1), 0);
+
+	/* the matrix: 3 eras x every driver form; expectations by weight */
+	n = scn_expand(s, inst, SCN_MAX_INSTANCES);
+	ASSERT_GT(n, 3 * 6);
+	for (int i = 0; i < n; i++) {
+		char label[96];
+
+		scn_instance_label(inst[i], label, sizeof(label));
+		if (!strcmp(label, "kvm/deferred"))
+			EXPECT_EQ(inst[i]->expect, MMN_V_LOST_WRITE);
+		else if (inst[i]->era == MMN_ERA_2_6_33 && !strncmp(label, "xpmem/", 6))
+			EXPECT_EQ(inst[i]->expect, MMN_V_SLEEP_IN_ATOMIC);
+		else if (strstr(label, "/correct") || strstr(label, "/sync-start"))
+			EXPECT_EQ(inst[i]->expect, -1);
+		else
+			EXPECT_EQ(inst[i]->expect, MMN_V_ACCESS_AFTER_INVALIDATE);
+		scn_free(inst[i]);
+	}
+	scn_free(s);
+	scn_free(t);
+	free(buf1);
+	free(buf2);
 }

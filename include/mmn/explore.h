@@ -99,7 +99,7 @@ struct mmn_explore_config {
 	/* executions to run; 0: 1000 (random, pct), 1 (replay), no limit (dfs) */
 	unsigned long runs;
 	unsigned int pct_depth;		/* d >= 1; 0: 3 */
-	unsigned long pct_steps;	/* k; 0: the most steps seen so far */
+	unsigned long pct_steps;	/* k; 0: the most decisions seen so far */
 	unsigned int preemption_bound;	/* dfs */
 	unsigned long max_steps;	/* per execution, then livelock; 0: 200000 */
 	bool keep_going;		/* do not stop at the first violation */

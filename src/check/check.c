@@ -27,9 +27,13 @@
  *
  * An access through spte s at va inside a window W's range is
  * access-after-invalidate if
- *   (a) s.born < W.t_contract and W's event removes the mapping (or the
+ * (t_enter is the callback's entry: a translation made while the callback
+ * runs was made from the primary's state after the change began, which a
+ * TLB-flush style callback does not have to remove.)
+ *
+ *   (a) s.born < W.t_enter and W's event removes the mapping (or the
  *       access is a write and W only lowered protection), or
- *   (b) W.t_contract < s.born, W was still open at s.born or s was stale at
+ *   (b) W.t_enter < s.born, W was still open at s.born or s was stale at
  *       birth, and the primary no longer maps s's frame (compatibly) at va.
  * Accesses before the device's own contract point are legal, whatever the
  * primary did meanwhile (an IOTLB hit between a pte change and the flush
@@ -455,6 +459,7 @@ struct window {
 	unsigned long start, end;	/* [start, end) */
 	int event;			/* enum mmu_notifier_event, or -1 */
 	bool removes;			/* else: lowers protection only */
+	uint64_t t_enter;		/* the callback began */
 	uint64_t t_contract, t_end;	/* t_end == UINT64_MAX: open */
 	char what[128];
 };
@@ -540,6 +545,49 @@ static struct mmn_device *tracked_device(const void *sub)
 	return NULL;
 }
 
+/*
+ * Callback entries not yet returned: (task, subscription) -> clock.  A
+ * window's t_enter comes from here when the callback returns.
+ */
+#define MAX_ENTERED	64
+
+static struct {
+	const struct mmn_task *task;
+	const void *sub;
+	uint64_t clock;
+} entered[MAX_ENTERED];
+static unsigned int nr_entered;
+
+static struct mmn_device *tracked_device(const void *sub);
+
+static void enter_put(const void *sub, const char *cb)
+{
+	struct mmn_device *dev = tracked_device(sub);
+
+	if (!dev || nr_entered >= MAX_ENTERED)
+		return;
+	entered[nr_entered].task = mmn_current();
+	entered[nr_entered].sub = sub;
+	entered[nr_entered].clock = history_add("%s: %s begins", dev->name, cb);
+	nr_entered++;
+}
+
+/* The entry clock of current's callback on @sub (now if unknown). */
+static uint64_t enter_take(const void *sub, uint64_t now)
+{
+	const struct mmn_task *t = mmn_current();
+
+	for (unsigned int i = nr_entered; i-- > 0;) {
+		if (entered[i].task == t && entered[i].sub == sub) {
+			uint64_t c = entered[i].clock;
+
+			entered[i] = entered[--nr_entered];
+			return c;
+		}
+	}
+	return now;
+}
+
 static const char *const contract_names[] = {
 	[MMN_CONTRACT_RANGE_START] = "invalidate_range_start",
 	[MMN_CONTRACT_INTERVAL] = "interval invalidate",
@@ -585,6 +633,7 @@ void __mmn_check_contract(const void *sub, enum mmn_contract kind,
 	w->event = event;
 	w->removes = event < 0 || mmu_notifier_event_removes(event);
 	w->t_contract = now;
+	w->t_enter = enter_take(sub, now);
 	/*
 	 * Only the range-start style contracts have a matching end; the
 	 * others close at once (the pte change already happened).
@@ -747,7 +796,7 @@ static const struct window *check_windows(struct mmn_device *dev,
 
 		if (!window_covers(w, va))
 			continue;
-		if (s->born < w->t_contract) {
+		if (s->born < w->t_enter) {
 			if (w->removes || write) {
 				*rule = w->removes ?
 					"the translation was made before the device's contract point and the event removes the mapping" :
@@ -756,9 +805,12 @@ static const struct window *check_windows(struct mmn_device *dev,
 			}
 			continue;
 		}
-		/* w->t_contract < s->born */
+		/* w->t_enter < s->born */
 		if (w->t_end > s->born || (s->stale_at_birth && !latest_closed_seen)) {
-			if (!primary_maps(dev->mm, va, pfn, write)) {
+			/* the same frame, freed and mapped there again, is
+			 * not the frame the translation was made for */
+			if (!primary_maps(dev->mm, va, pfn, write) ||
+			    pfn_to_page(s->pfn)->gen != s->gen) {
 				*rule = w->t_end > s->born ?
 					"the translation was made inside an invalidation window and points at a frame the primary no longer maps" :
 					"the translation was stale when made, after the device's contract point";
@@ -772,6 +824,23 @@ static const struct window *check_windows(struct mmn_device *dev,
 		}
 	}
 	return NULL;
+}
+
+/* Did a contract point covering @va pass since @born? */
+static bool contract_since(struct mmn_device *dev, unsigned long va,
+			   uint64_t born)
+{
+	struct dev_check *dc = dev->check;
+
+	if (!dc)
+		return false;
+	for (unsigned long k = dc->nr; k-- > 0;) {
+		if (dc->w[k].t_contract <= born)
+			return false;		/* windows are in contract order */
+		if (window_covers(&dc->w[k], va) && dc->w[k].t_enter > born)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -823,6 +892,24 @@ static int dev_access(struct mmn_device *dev, const struct mmn_spte *s,
 			       page_count(pfn_to_page(s->pfn)) ? ", and reused" : "");
 		report_finish(&b, MMN_V_USE_AFTER_FREE, dev->name);
 		/* the access still happens: hardware does not know */
+		if (write)
+			__atomic_store_n(word, *val, __ATOMIC_RELAXED);
+		else
+			*val = __atomic_load_n(word, __ATOMIC_RELAXED);
+		return 0;
+	}
+
+	/*
+	 * The primary already moved the location away from this frame, but
+	 * the device's contract point for that has not come yet: an IOTLB hit
+	 * between a zap and the TLB flush that follows the range end (SVA), a
+	 * legacy driver before its invalidate_page.  Legal, as the CPU's own
+	 * TLB is: the access is ordered before the change.  A read returns
+	 * the frame's old content, a write goes to a frame the location has
+	 * already left; neither says anything about the location's ghost.
+	 */
+	if (!w && !primary_maps(dev->mm, va, pfn, false) &&
+	    !contract_since(dev, va, s->born)) {
 		if (write)
 			__atomic_store_n(word, *val, __ATOMIC_RELAXED);
 		else
@@ -1005,6 +1092,7 @@ void __mmn_check_reset_range(struct mm_struct *mm, unsigned long start,
 			     unsigned long end)
 {
 	mmn_check_lock();
+	history_add("%s [%#lx-%#lx) starts over (zero)", mmn_mm_name(mm), start, end);
 	if (((end - start) >> PAGE_SHIFT) <= 4096) {
 		for (unsigned long a = start & PAGE_MASK; a < end; a += PAGE_SIZE)
 			ghost_drop(loc_key_anon(mm, a));
@@ -1176,8 +1264,24 @@ static void check_notifier_hook(const struct mn_call *c, bool exit)
 {
 	int ev = c->range ? (int)c->range->event : -1;
 
-	if (!exit)
+	if (!exit) {
+		switch (c->cb) {
+		case MN_CB_INVALIDATE_RANGE_START:
+		case MN_CB_INTERVAL_INVALIDATE:
+		case MN_CB_ARCH_INVALIDATE_SECONDARY_TLBS:
+		case MN_CB_INVALIDATE_RANGE:
+		case MN_CB_INVALIDATE_PAGE:
+		case MN_CB_CHANGE_PTE:
+		case MN_CB_RELEASE:
+			mmn_check_lock();
+			enter_put(c->sub, __mmn_notifier_callback_name(c->cb));
+			mmn_check_unlock();
+			break;
+		default:
+			break;
+		}
 		return;
+	}
 	switch (c->cb) {
 	case MN_CB_INVALIDATE_RANGE_START:
 		if (c->ret == 0)
@@ -1225,6 +1329,7 @@ static void check_reset(void)
 	history_next = 0;
 	check_clock = 0;
 	nr_tracked = 0;
+	nr_entered = 0;
 }
 
 void mmn_check_begin(void)

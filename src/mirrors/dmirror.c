@@ -247,6 +247,12 @@ static void *dmirror_worker(void *arg)
 				return NULL;
 			continue;
 		}
+		/*
+		 * "Later": the work has no urgency, whoever else can run goes
+		 * first (under the controlled scheduler a yield puts the
+		 * worker behind every runnable agent).
+		 */
+		cond_resched();
 		mutex_lock(&dmirror->mutex);
 		dmirror_do_update(dmirror, d->start, d->end);
 		mutex_unlock(&dmirror->mutex);

@@ -381,6 +381,7 @@ static void *kvm_zap_worker(void *arg)
 				return NULL;
 			continue;
 		}
+		cond_resched();		/* "later": see dmirror_worker() */
 		spin_lock(&kvm->mmu_lock);
 		kvm_unmap_hva_range(kvm, d->start, d->end);
 		spin_unlock(&kvm->mmu_lock);

@@ -223,6 +223,8 @@ void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm_struct *mm);
 void tlb_flush_pte_range(struct mmu_gather *tlb, unsigned long addr, unsigned long size);
 void tlb_remove_page(struct mmu_gather *tlb, struct page *page);
 void tlb_remove_table(struct mmu_gather *tlb, struct pgtable *table);
+/* Flush the gathered range now (the pages are still put later). */
+void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb);
 /* Flush the gathered range, THEN put the gathered pages and free tables. */
 void tlb_finish_mmu(struct mmu_gather *tlb);
 
@@ -356,6 +358,60 @@ void i_mmap_lock_read(struct address_space *mapping);
 void i_mmap_unlock_read(struct address_space *mapping);
 
 /* ------------------------------------------------------------------ */
+/* huge_memory.c: THP (huge anon PMDs)                                  */
+
+#define HPAGE_PMD_SIZE	PMD_SIZE
+
+/* May @vma hold a huge PMD at @haddr?  @sysfs: obey the "enabled" knob
+ * (faults, khugepaged), not for MADV_COLLAPSE. */
+bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long haddr,
+		       bool sysfs);
+/* From handle_mm_fault() when the PMD is none or huge: VM_FAULT_FALLBACK
+ * continues with the pte path (the PMD may have been split meanwhile). */
+int handle_huge_pmd_fault(struct vm_fault *vmf);
+/* Zap, fork, mprotect of one whole huge PMD: false / -EAGAIN / < 0 when
+ * the PMD was not huge under the lock (the caller walks ptes instead). */
+bool zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		  pmd_t *pmd, unsigned long addr);
+int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+		  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long addr);
+long change_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		     pmd_t *pmd, unsigned long addr, uint64_t newprot);
+/* S(CLEAR, 2M) -> PMD lock -> split -> unlock -> E. */
+void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address);
+/* __split_vma(): split a huge PMD that @addr cuts (rmap locks held). */
+void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long addr);
+/* The PMD's deposited PTE table (page_table_lock held). */
+void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pgtable *table);
+struct pgtable *pgtable_trans_huge_withdraw(struct mm_struct *mm);
+/* A PTE table for a deposit: a retired one, or a new one. */
+struct pgtable *thp_pgtable_alloc(struct mm_struct *mm);
+/* exit: every deposited and retired table goes to the gather. */
+void thp_free_deposited(struct mmu_gather *tlb, struct mm_struct *mm);
+/* A fresh THP becomes anonymous, exclusive, PMD-mapped once. */
+void page_add_new_anon_rmap_huge(struct page *head, struct vm_area_struct *vma,
+				 unsigned long haddr);
+/* Every pte and PMD mapping of the compound page of @page. */
+int total_mapcount(struct page *page);
+/* madvise()'s VM_HUGEPAGE/NOHUGEPAGE/MERGEABLE/UNMERGEABLE flag update
+ * (madvise_update_vma), mmap_lock taken for write inside. */
+int madvise_vma_flags(struct mm_struct *mm, unsigned long start,
+		      unsigned long end, int advice);
+
+/* khugepaged.c */
+int madvise_collapse(struct mm_struct *mm, unsigned long start, unsigned long end);
+
+/* ksm.c */
+int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
+		unsigned long end, int advice, unsigned long *vm_flags);
+void ksm_fork(struct mm_struct *mm, struct mm_struct *oldmm);
+void ksm_exit(struct mm_struct *mm);
+void __ksm_page_freed(struct page *page);	/* from __free_pages() */
+void rmap_walk_ksm(struct page *page, struct rmap_walk_control *rwc);
+void __mmn_ksm_init(void);
+void __mmn_ksm_exit(void);
+
+/* ------------------------------------------------------------------ */
 /* Swap, reclaim, migration, files, mremap, OOM, soft-dirty             */
 /* (swapfile.c, swap_state.c, vmscan.c, migrate.c, filemap.c,           */
 /*  truncate.c, mremap.c, oom_kill.c, task_mmu.c; swapops.h)            */
@@ -437,60 +493,6 @@ int filemap_grow(struct address_space *mapping, unsigned long nr);
 /* truncate.c */
 void unmap_mapping_range(struct address_space *mapping, unsigned long holebegin,
 			 unsigned long holelen, int even_cows);
-
-/* ------------------------------------------------------------------ */
-/* huge_memory.c: THP (huge anon PMDs)                                  */
-
-#define HPAGE_PMD_SIZE	PMD_SIZE
-
-/* May @vma hold a huge PMD at @haddr?  @sysfs: obey the "enabled" knob
- * (faults, khugepaged), not for MADV_COLLAPSE. */
-bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long haddr,
-		       bool sysfs);
-/* From handle_mm_fault() when the PMD is none or huge: VM_FAULT_FALLBACK
- * continues with the pte path (the PMD may have been split meanwhile). */
-int handle_huge_pmd_fault(struct vm_fault *vmf);
-/* Zap, fork, mprotect of one whole huge PMD: false / -EAGAIN / < 0 when
- * the PMD was not huge under the lock (the caller walks ptes instead). */
-bool zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
-		  pmd_t *pmd, unsigned long addr);
-int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-		  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long addr);
-long change_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
-		     pmd_t *pmd, unsigned long addr, uint64_t newprot);
-/* S(CLEAR, 2M) -> PMD lock -> split -> unlock -> E. */
-void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address);
-/* __split_vma(): split a huge PMD that @addr cuts (rmap locks held). */
-void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long addr);
-/* The PMD's deposited PTE table (page_table_lock held). */
-void pgtable_trans_huge_deposit(struct mm_struct *mm, struct pgtable *table);
-struct pgtable *pgtable_trans_huge_withdraw(struct mm_struct *mm);
-/* A PTE table for a deposit: a retired one, or a new one. */
-struct pgtable *thp_pgtable_alloc(struct mm_struct *mm);
-/* exit: every deposited and retired table goes to the gather. */
-void thp_free_deposited(struct mmu_gather *tlb, struct mm_struct *mm);
-/* A fresh THP becomes anonymous, exclusive, PMD-mapped once. */
-void page_add_new_anon_rmap_huge(struct page *head, struct vm_area_struct *vma,
-				 unsigned long haddr);
-/* Every pte and PMD mapping of the compound page of @page. */
-int total_mapcount(struct page *page);
-/* madvise()'s VM_HUGEPAGE/NOHUGEPAGE/MERGEABLE/UNMERGEABLE flag update
- * (madvise_update_vma), mmap_lock taken for write inside. */
-int madvise_vma_flags(struct mm_struct *mm, unsigned long start,
-		      unsigned long end, int advice);
-
-/* khugepaged.c */
-int madvise_collapse(struct mm_struct *mm, unsigned long start, unsigned long end);
-
-/* ksm.c */
-int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
-		unsigned long end, int advice, unsigned long *vm_flags);
-void ksm_fork(struct mm_struct *mm, struct mm_struct *oldmm);
-void ksm_exit(struct mm_struct *mm);
-void __ksm_page_freed(struct page *page);	/* from __free_pages() */
-void rmap_walk_ksm(struct page *page, struct rmap_walk_control *rwc);
-void __mmn_ksm_init(void);
-void __mmn_ksm_exit(void);
 
 /* ------------------------------------------------------------------ */
 /* mm counters                                                          */

@@ -378,20 +378,13 @@ static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			  pmd_t *pmd, unsigned long addr, unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	bool force_flush = false;
 	spinlock_t *ptl;
 	pte_t *start_pte, *pte;
 
 	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!start_pte)
 		return;
-	/*
-	 * The private locations of the range start over atomically with their
-	 * ptes: under the PTL, which every CPU access to them takes.  (Reset
-	 * earlier, a CPU load through a pte not yet cleared would read the
-	 * old value against a zero ghost: a false stale-read.)
-	 */
-	if (!(vma->vm_flags & VM_SHARED))
-		mmn_check_reset_range(mm, addr, end);
 	for (pte = start_pte; addr != end; pte++, addr += PAGE_SIZE) {
 		pte_t ptent = ptep_get(pte);
 		struct page *page;
@@ -401,19 +394,39 @@ static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		if (!pte_present(ptent)) {
 			/* swap: count--, migration: cleared (swap_state.c) */
 			zap_nonpresent_pte(tlb, vma, addr, pte);
+			if (!(vma->vm_flags & VM_SHARED))
+				mmn_check_reset_range(mm, addr, addr + PAGE_SIZE);
 			continue;
 		}
 		page = vm_normal_page(vma, addr, ptent);
 		ptent = ptep_get_and_clear(mm, addr, pte);
+		/*
+		 * A private location starts over the moment its pte is
+		 * cleared, page by page: a CPU load (under the PTL) or a
+		 * device access through a pte not yet cleared must still
+		 * find the old value in the ghost; one after it finds no
+		 * mapping (a device in its legal window before the flush
+		 * is not checked against the ghost).
+		 */
+		if (!(vma->vm_flags & VM_SHARED))
+			mmn_check_reset_range(mm, addr, addr + PAGE_SIZE);
 		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
 		if (!page)
 			continue;	/* zero page */
-		if (!PageAnon(page) && pte_dirty(ptent))
+		if (!PageAnon(page) && pte_dirty(ptent)) {
 			SetPageDirty(page);
+			/* tlb_delay_rmap(): the dirty bit must not be lost to
+			 * a writer racing through a stale TLB entry, so flush
+			 * before the PTL is dropped (real 6.1/6.12 traces:
+			 * truncate's flush is atomic, inside the range) */
+			force_flush = true;
+		}
 		page_remove_rmap(page, vma);
 		/* the pte's reference is put after the flush */
 		tlb_remove_page(tlb, page);
 	}
+	if (force_flush)
+		tlb_flush_mmu_tlbonly(tlb);
 	pte_unmap_unlock(start_pte, ptl);
 }
 
@@ -478,10 +491,8 @@ static void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			pmdval = pmdp_get(pmd);
 		}
 		if (pmd_trans_huge(pmdval)) {
-			/* TODO: reset under the PMD lock, in zap_huge_pmd(), as
-			 * zap_pte_range() does under the PTL */
-			if (!(vma->vm_flags & VM_SHARED))
-				mmn_check_reset_range(mm, addr, next);
+			/* zap_huge_pmd() resets the range under the PMD lock,
+			 * zap_pte_range() under the PTL after a split */
 			/* zap_pmd_range(): whole PMD zapped, else split first */
 			if (next - addr != HPAGE_PMD_SIZE)
 				__split_huge_pmd(vma, pmd, addr);

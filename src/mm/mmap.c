@@ -535,6 +535,7 @@ void exit_mmap(struct mm_struct *mm)
 	mmap_write_lock(mm);
 	for (i = 0; i < mm->map_count; i++)
 		unlink_vma_rmap(mm->vmas[i]);
+	mmn_check_pgtables_going(mm);	/* lockless checker walks end */
 	free_pgtables(&tlb, mm);
 	tlb_finish_mmu(&tlb);
 	vmas = mm->vmas;

@@ -102,7 +102,7 @@ void tlb_flush_pte_range(struct mmu_gather *tlb, unsigned long addr, unsigned lo
 	tlb->end = max(tlb->end, addr + size);
 }
 
-static void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
+void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 {
 	if (!tlb->end)
 		return;

@@ -913,7 +913,7 @@ int mmn_explore(const struct mmn_explore_config *cfg, const struct mmn_explore_o
 	r->exhausted = sh->strat.exhausted;
 	r->pct_d = xp.c.pct_depth;
 	r->pct_n = sh->strat.max_agents_seen;
-	r->pct_k = xp.c.pct_steps ? xp.c.pct_steps : sh->strat.max_steps_seen;
+	r->pct_k = xp.c.pct_steps ? xp.c.pct_steps : sh->strat.max_decisions_seen;
 	r->pct_bound = __mmn_pct_bound(r->pct_n, r->pct_k, r->pct_d);
 	if (sh->error) {
 		ret = sh->error;

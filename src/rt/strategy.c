@@ -20,14 +20,20 @@
  * pct      Probabilistic Concurrency Testing (Burckhardt, Kothari,
  *          Musuvathi, Nagarakatte, ASPLOS 2010).  Each agent gets a
  *          random priority >= d when first seen; d-1 change points are
- *          drawn uniformly among steps 1..k; when step k_i is reached the
- *          running agent's priority drops to i (1 <= i < d).  The highest
- *          priority candidate always runs.  Guarantee: for a bug of depth
- *          d (d ordering constraints between events of different agents)
- *          in a program of n agents and at most k steps, one execution
- *          finds it with probability >= 1/(n * k^(d-1)).  k is given, or
- *          the most steps any earlier execution took (the first execution
- *          then has no change points).  Outside the paper's model: a
+ *          drawn uniformly among decisions 1..k; when decision k_i is
+ *          reached the running agent's priority drops to i (1 <= i < d).
+ *          The highest priority candidate always runs.  Guarantee: for a
+ *          bug of depth d (d ordering constraints between events of
+ *          different agents) in a program of n agents and at most k
+ *          decisions, one execution finds it with probability >=
+ *          1/(n * k^(d-1)).  k counts decisions (steps where more than one
+ *          agent could run), not steps: at a step with one candidate a
+ *          priority change has the same effect as at the next decision of
+ *          the same agent, so the paper's bound holds with the smaller k
+ *          (our executions have five to ten steps per decision: spinlocks
+ *          and bookkeeping of the running agent).  k is given, or the most
+ *          decisions any earlier execution made (the first execution then
+ *          has no change points).  Outside the paper's model: a
  *          yield (cond_resched) drops the yielder below every other
  *          priority, as sched_yield() sends a thread to the back of the
  *          queue, so that a spinning waiter cannot starve the agent it
@@ -122,9 +128,10 @@ static int strat_pct_pick(struct ctl_strategy *s, const struct ctl_point *p)
 	int64_t best = PCT_UNSEEN;
 	int pick = 0;
 
-	for (unsigned int i = 1; i < st->sh->depth; i++)
-		if (st->cp[i] == p->step)
-			*pct_prio(st, p->cur_pid) = i;
+	if (p->nr > 1)
+		for (unsigned int i = 1; i < st->sh->depth; i++)
+			if (st->cp[i] == p->decision + 1)
+				*pct_prio(st, p->cur_pid) = i;
 	if (p->yield)
 		*pct_prio(st, p->cur_pid) = st->yield_floor--;
 	for (unsigned int i = 0; i < p->nr; i++) {
@@ -285,7 +292,7 @@ void __mmn_strat_begin(struct strat *st, unsigned long index)
 	st->frame = 0;
 	st->used = 0;
 	if (sh->kind == MMN_STRATEGY_PCT) {
-		unsigned long k = sh->k_given ? sh->k_given : sh->max_steps_seen;
+		unsigned long k = sh->k_given ? sh->k_given : sh->max_decisions_seen;
 
 		for (unsigned int i = 1; i < sh->depth; i++)
 			st->cp[i] = k ? 1 + __mmn_rand_below(&st->rng, k) : 0;
@@ -302,6 +309,8 @@ bool __mmn_strat_end(struct strat *st, const struct ctl_exec *x)
 	if (x) {
 		if (x->steps > sh->max_steps_seen)
 			sh->max_steps_seen = x->steps;
+		if (x->decisions > sh->max_decisions_seen)
+			sh->max_decisions_seen = x->decisions;
 		if (x->nr_agents > sh->max_agents_seen)
 			sh->max_agents_seen = x->nr_agents;
 	}

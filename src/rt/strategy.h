@@ -35,6 +35,7 @@ struct strat_shared {
 	unsigned int depth;
 	unsigned long k_given;
 	unsigned long max_steps_seen;
+	unsigned long max_decisions_seen;	/* pct's k */
 	unsigned int max_agents_seen;
 	/* dfs */
 	unsigned int bound;		/* the configured bound */

@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 
 #include <mmn/linux/mm.h>
+#include <mmn/mm.h>
 
 #include "scenario/scenario.h"
 
@@ -37,12 +38,24 @@ static const char *const op_names[] = {
 #undef SCN_OP
 };
 
-enum op_who { CPU, DEV, ANY };
+/* Which agents may run an operation: a mask of these. */
+#define C	(1 << SCN_AGENT_CPU)
+#define D	(1 << SCN_AGENT_DEVICE)
+#define K	(1 << SCN_AGENT_KTHREAD)
 
-static const enum op_who op_who[] = {
+static const unsigned int op_who[] = {
 #define SCN_OP(e, name, who, args, doc) [SCN_OP_##e] = who,
 #include "scenario/ops.def"
 #undef SCN_OP
+};
+
+#undef C
+#undef D
+#undef K
+
+static const char *const agent_kind_names[] = {
+	[SCN_AGENT_CPU] = "cpu", [SCN_AGENT_DEVICE] = "device",
+	[SCN_AGENT_KTHREAD] = "kthread",
 };
 
 const char *scn_op_name(enum scn_op_kind k)
@@ -326,6 +339,14 @@ static int find_map(const struct scn_scenario *s, const char *name)
 	return -1;
 }
 
+static int find_file(const struct scn_scenario *s, const char *name)
+{
+	for (int i = 0; i < s->nfiles; i++)
+		if (!strcmp(s->files[i].name, name))
+			return i;
+	return -1;
+}
+
 static int find_mirror(const struct scn_scenario *s, const char *name)
 {
 	for (int i = 0; i < s->nmirrors; i++)
@@ -338,7 +359,7 @@ static int find_mirror(const struct scn_scenario *s, const char *name)
 static bool name_taken(const struct scn_scenario *s, const char *name)
 {
 	if (find_proc(s, name) >= 0 || find_map(s, name) >= 0 ||
-	    find_mirror(s, name) >= 0)
+	    find_mirror(s, name) >= 0 || find_file(s, name) >= 0)
 		return true;
 	for (int i = 0; i < s->nagents; i++)
 		if (!strcmp(s->agents[i].name, name))
@@ -572,6 +593,18 @@ static bool op_add(struct parser *ps, struct scn_op **ops, int *nops,
 	return true;
 }
 
+/* A kthread has no process of its own: its addresses name one. */
+static bool agent_proc_ok(struct parser *ps, const struct scn_agent *ag,
+			  const struct scn_op *op, const struct tok *at)
+{
+	if (ag->kind == SCN_AGENT_KTHREAD && op->addr.proc < 0) {
+		error_at(ps, at, "a kthread agent's '%s' needs PROCESS:ADDR",
+			 op_names[op->kind]);
+		return false;
+	}
+	return true;
+}
+
 static bool parse_op(struct parser *ps, struct scn_agent *ag, struct scn_op *op)
 {
 	struct tok at = ps->t;
@@ -589,17 +622,22 @@ static bool parse_op(struct parser *ps, struct scn_agent *ag, struct scn_op *op)
 			 tok_desc(&ps->t, buf, sizeof(buf)));
 		return false;
 	}
-	if ((op_who[k] == CPU && ag->kind != SCN_AGENT_CPU) ||
-	    (op_who[k] == DEV && ag->kind != SCN_AGENT_DEVICE)) {
+	if (!(op_who[k] & (1u << ag->kind))) {
+		char who[40] = "";
+
+		for (int w = 0; w < 3; w++)
+			if (op_who[k] & (1u << w))
+				snprintf(who + strlen(who), sizeof(who) - strlen(who), "%s%s",
+					 who[0] ? " or " : "", agent_kind_names[w]);
 		error_at(ps, &at, "operation '%s' is for %s agents, '%s' is a %s agent",
-			 op_names[k], op_who[k] == CPU ? "cpu" : "device",
-			 ag->name, ag->kind == SCN_AGENT_CPU ? "cpu" : "device");
+			 op_names[k], who, ag->name, agent_kind_names[ag->kind]);
 		return false;
 	}
 	op->kind = k;
 	op->line = at.line;
 	op->col = at.col;
 	op->proc = -1;
+	op->file = -1;
 	next(ps);
 	switch (op->kind) {
 	case SCN_OP_STORE:
@@ -641,7 +679,13 @@ static bool parse_op(struct parser *ps, struct scn_agent *ag, struct scn_op *op)
 		return true;
 	case SCN_OP_MUNMAP:
 	case SCN_OP_DONTNEED:
+	case SCN_OP_FREE:
 	case SCN_OP_REMAP:
+	case SCN_OP_PAGEOUT:
+	case SCN_OP_MIGRATE:
+	case SCN_OP_MERGEABLE:
+	case SCN_OP_UNMERGEABLE:
+	case SCN_OP_HUGEPAGE:
 	case SCN_OP_MPROTECT: {
 		const struct scn_map *m;
 
@@ -658,8 +702,83 @@ static bool parse_op(struct parser *ps, struct scn_agent *ag, struct scn_op *op)
 		op->pages = (unsigned long)v;
 		if (op->kind == SCN_OP_MPROTECT)
 			return parse_prot(ps, &op->prot);
+		return agent_proc_ok(ps, ag, op, &at);
+	}
+	case SCN_OP_MREMAP:
+		at = ps->t;
+		if (!parse_name(ps, name, "a mapping name"))
+			return false;
+		op->addr.map = find_map(ps->s, name);
+		op->addr.proc = -1;
+		if (op->addr.map < 0) {
+			error_at(ps, &at, "unknown mapping '%s'", name);
+			return false;
+		}
+		if (ps->s->maps[op->addr.map].thp || ps->s->maps[op->addr.map].file >= 0) {
+			error_at(ps, &at, "'mremap' moves anonymous mappings without 'thp' only");
+			return false;
+		}
+		return true;
+	case SCN_OP_RECLAIM:
+		if (!parse_num(ps, &v, 1, 1UL << 20, "a page count"))
+			return false;
+		op->pages = (unsigned long)v;
+		return true;
+	case SCN_OP_COLLAPSE:
+	case SCN_OP_SPLIT:
+	case SCN_OP_AGE:
+		if (!parse_addr(ps, &op->addr))
+			return false;
+		if (op->kind != SCN_OP_AGE && !ps->s->maps[op->addr.map].thp) {
+			error_at(ps, &at, "'%s' needs a mapping declared with 'thp'", op_names[k]);
+			return false;
+		}
+		return agent_proc_ok(ps, ag, op, &at);
+	case SCN_OP_KHUGEPAGED:
+	case SCN_OP_OOM_REAP:
+		if (ps->t.kind == T_WORD) {
+			at = ps->t;
+			if (!parse_name(ps, name, "a process name"))
+				return false;
+			op->proc = find_proc(ps->s, name);
+			if (op->proc < 0) {
+				error_at(ps, &at, "unknown process '%s'", name);
+				return false;
+			}
+		} else if (ag->kind == SCN_AGENT_KTHREAD) {
+			error_at(ps, &at, "a kthread agent's '%s' must name the process", op_names[k]);
+			return false;
+		}
+		return true;
+	case SCN_OP_TRUNCATE:
+	case SCN_OP_PUNCH: {
+		const struct scn_file *f;
+
+		at = ps->t;
+		if (!parse_name(ps, name, "a file name"))
+			return false;
+		op->file = find_file(ps->s, name);
+		if (op->file < 0) {
+			error_at(ps, &at, "unknown file '%s'", name);
+			return false;
+		}
+		f = &ps->s->files[op->file];
+		if (op->kind == SCN_OP_TRUNCATE) {
+			if (!parse_num(ps, &v, 0, SCN_MAX_PAGES, "a size in pages"))
+				return false;
+			op->pages = (unsigned long)v;
+			return true;
+		}
+		if (!parse_num(ps, &v, 0, f->pages - 1, "a page of the file"))
+			return false;
+		op->page = (unsigned long)v;
+		if (!parse_num(ps, &v, 1, f->pages - op->page, "a page count inside the file"))
+			return false;
+		op->pages = (unsigned long)v;
 		return true;
 	}
+	case SCN_OP_KSM_SCAN:
+	case SCN_OP_CLEAR_SOFT_DIRTY:
 	case SCN_OP_YIELD:
 		return true;
 	case SCN_OP_LOOP:
@@ -732,7 +851,9 @@ static bool parse_agent(struct parser *ps, enum scn_agent_kind kind)
 	if (!parse_new_name(ps, ag->name, "an agent name"))
 		return false;
 	s->nagents++;
-	if (kind == SCN_AGENT_CPU) {
+	if (kind == SCN_AGENT_KTHREAD) {
+		/* kthread NAME { ... }: no process of its own */
+	} else if (kind == SCN_AGENT_CPU) {
 		if (!expect_word(ps, "on"))
 			return false;
 		at = ps->t;
@@ -837,16 +958,51 @@ static bool parse_line(struct parser *ps)
 			error_at(ps, &at, "unknown process '%s'", name);
 			return false;
 		}
+		m->file = -1;
 		if (accept_word(ps, "shared")) {
 			m->shared = true;
+		} else if (accept_word(ps, "file")) {
+			at = ps->t;
+			if (!parse_name(ps, name, "a file name"))
+				return false;
+			m->file = find_file(s, name);
+			if (m->file < 0) {
+				error_at(ps, &at, "unknown file '%s'", name);
+				return false;
+			}
+			m->shared = true;
 		} else if (!accept_word(ps, "private")) {
-			expected(ps, "'private' or 'shared'");
+			expected(ps, "'private', 'shared' or 'file FILE'");
 			return false;
 		}
 		if (!parse_prot(ps, &m->prot) || !expect_word(ps, "pages") ||
 		    !parse_num(ps, &v, 1, SCN_MAX_PAGES, "a page count"))
 			return false;
 		m->pages = (unsigned long)v;
+		if (m->file >= 0 && m->pages > s->files[m->file].pages) {
+			error_at(ps, &at, "the mapping is larger than file '%s' (%lu pages)",
+				 s->files[m->file].name, s->files[m->file].pages);
+			return false;
+		}
+		for (;;) {
+			struct tok ft = ps->t;
+
+			if (accept_word(ps, "thp")) {
+				if (m->shared || m->pages % 512) {
+					error_at(ps, &ft, "'thp' needs a private mapping of a multiple of 512 pages");
+					return false;
+				}
+				m->thp = true;
+			} else if (accept_word(ps, "mergeable")) {
+				if (m->shared) {
+					error_at(ps, &ft, "'mergeable' needs a private mapping");
+					return false;
+				}
+				m->mergeable = true;
+			} else {
+				break;
+			}
+		}
 		s->nmaps++;
 	} else if (accept_word(ps, "mirror")) {
 		struct scn_mirror *m;
@@ -909,8 +1065,41 @@ mirror_on:
 		return parse_agent(ps, SCN_AGENT_CPU);
 	} else if (accept_word(ps, "device")) {
 		return parse_agent(ps, SCN_AGENT_DEVICE);
+	} else if (accept_word(ps, "kthread")) {
+		return parse_agent(ps, SCN_AGENT_KTHREAD);
+	} else if (accept_word(ps, "file")) {
+		struct scn_file *f;
+
+		if (s->nfiles >= SCN_MAX_FILES) {
+			error_at(ps, &at, "too many files (at most %d)", SCN_MAX_FILES);
+			return false;
+		}
+		f = &s->files[s->nfiles];
+		memset(f, 0, sizeof(*f));
+		f->line = at.line;
+		if (!parse_new_name(ps, f->name, "a file name") ||
+		    !expect_word(ps, "pages") ||
+		    !parse_num(ps, &v, 1, SCN_MAX_PAGES, "a page count"))
+			return false;
+		f->pages = (unsigned long)v;
+		s->nfiles++;
+	} else if (accept_word(ps, "thp")) {
+		if (accept_word(ps, "always"))
+			s->thp = MMN_THP_ALWAYS;
+		else if (accept_word(ps, "madvise"))
+			s->thp = MMN_THP_MADVISE;
+		else if (accept_word(ps, "never"))
+			s->thp = MMN_THP_NEVER;
+		else {
+			expected(ps, "'always', 'madvise' or 'never'");
+			return false;
+		}
+	} else if (accept_word(ps, "swapcache")) {
+		if (!expect_word(ps, "keep"))
+			return false;
+		s->swapcache_keep = true;
 	} else {
-		expected(ps, "a declaration (name, era, expect, frames, process, map, mirror, cpu or device)");
+		expected(ps, "a declaration (name, era, expect, frames, thp, swapcache, process, file, map, mirror, cpu, device or kthread)");
 		return false;
 	}
 	return expect_eol(ps);
@@ -968,6 +1157,7 @@ struct scn_scenario *scn_parse(const char *file, const char *text, size_t len,
 		return NULL;
 	}
 	s->expect = -1;
+	s->thp = -1;
 	s->era = MMN_ERA_6_12;
 	s->eras = 1u << MMN_ERA_6_12;
 	snprintf(s->file, sizeof(s->file), "%s", file);
@@ -1079,13 +1269,42 @@ static void print_ops(const struct scn_scenario *s, const struct scn_op *ops,
 			break;
 		case SCN_OP_MUNMAP:
 		case SCN_OP_DONTNEED:
+		case SCN_OP_FREE:
 		case SCN_OP_REMAP:
+		case SCN_OP_PAGEOUT:
+		case SCN_OP_MIGRATE:
+		case SCN_OP_MERGEABLE:
+		case SCN_OP_UNMERGEABLE:
+		case SCN_OP_HUGEPAGE:
 		case SCN_OP_MPROTECT:
 			fputc(' ', f);
 			print_addr(s, &op->addr, f);
 			fprintf(f, " %lu", op->pages);
 			if (op->kind == SCN_OP_MPROTECT)
 				fprintf(f, " %s", prot_name(op->prot));
+			break;
+		case SCN_OP_COLLAPSE:
+		case SCN_OP_SPLIT:
+		case SCN_OP_AGE:
+			fputc(' ', f);
+			print_addr(s, &op->addr, f);
+			break;
+		case SCN_OP_MREMAP:
+			fprintf(f, " %s", s->maps[op->addr.map].name);
+			break;
+		case SCN_OP_RECLAIM:
+			fprintf(f, " %lu", op->pages);
+			break;
+		case SCN_OP_KHUGEPAGED:
+		case SCN_OP_OOM_REAP:
+			if (op->proc >= 0)
+				fprintf(f, " %s", s->procs[op->proc].name);
+			break;
+		case SCN_OP_TRUNCATE:
+			fprintf(f, " %s %lu", s->files[op->file].name, op->pages);
+			break;
+		case SCN_OP_PUNCH:
+			fprintf(f, " %s %lu %lu", s->files[op->file].name, op->page, op->pages);
 			break;
 		case SCN_OP_LOOP:
 			fprintf(f, " %lu {\n", op->count);
@@ -1128,14 +1347,27 @@ void scn_print(const struct scn_scenario *s, FILE *f)
 	}
 	if (s->frames)
 		fprintf(f, "frames %lu\n", s->frames);
+	if (s->thp >= 0)
+		fprintf(f, "thp %s\n", s->thp == MMN_THP_ALWAYS ? "always" :
+			s->thp == MMN_THP_MADVISE ? "madvise" : "never");
+	if (s->swapcache_keep)
+		fprintf(f, "swapcache keep\n");
+	for (int i = 0; i < s->nfiles; i++)
+		fprintf(f, "file %s pages %lu\n", s->files[i].name, s->files[i].pages);
 	for (int i = 0; i < s->nprocs; i++)
 		if (s->procs[i].forked_by < 0)
 			fprintf(f, "process %s\n", s->procs[i].name);
-	for (int i = 0; i < s->nmaps; i++)
-		fprintf(f, "map %s in %s %s %s pages %lu\n", s->maps[i].name,
-			s->procs[s->maps[i].proc].name,
-			s->maps[i].shared ? "shared" : "private",
-			prot_name(s->maps[i].prot), s->maps[i].pages);
+	for (int i = 0; i < s->nmaps; i++) {
+		const struct scn_map *m = &s->maps[i];
+
+		fprintf(f, "map %s in %s ", m->name, s->procs[m->proc].name);
+		if (m->file >= 0)
+			fprintf(f, "file %s", s->files[m->file].name);
+		else
+			fprintf(f, "%s", m->shared ? "shared" : "private");
+		fprintf(f, " %s pages %lu%s%s\n", prot_name(m->prot), m->pages,
+			m->thp ? " thp" : "", m->mergeable ? " mergeable" : "");
+	}
 	for (int i = 0; i < s->nmirrors; i++)
 		if (s->mirrors[i].any)
 			fprintf(f, "mirror %s * on %s\n", s->mirrors[i].name,
@@ -1149,6 +1381,8 @@ void scn_print(const struct scn_scenario *s, FILE *f)
 
 		if (ag->kind == SCN_AGENT_CPU)
 			fprintf(f, "cpu %s on %s {\n", ag->name, s->procs[ag->proc].name);
+		else if (ag->kind == SCN_AGENT_KTHREAD)
+			fprintf(f, "kthread %s {\n", ag->name);
 		else
 			fprintf(f, "device %s of %s {\n", ag->name,
 				s->mirrors[ag->mirror].name);

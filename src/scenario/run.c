@@ -36,7 +36,10 @@ struct scn_exec {
 	const struct scn_scenario *s;
 	spinlock_t procs_lock;
 	struct mm_struct *mm[SCN_MAX_PROCS];	/* NULL: not alive */
-	unsigned long map_addr[SCN_MAX_MAPS];
+	/* where each mapping is, per process (mremap moves it; a fork child
+	 * starts with its parent's), under procs_lock */
+	unsigned long map_addr[SCN_MAX_PROCS][SCN_MAX_MAPS];
+	struct file *file[SCN_MAX_FILES];
 	struct mmn_device *dev[SCN_MAX_MIRRORS];
 	struct mmn_task *task[SCN_MAX_AGENTS];
 	struct scn_agent_ctx {
@@ -87,8 +90,47 @@ static unsigned long pool_size(const struct scn_scenario *s)
 		return s->frames;
 	for (int i = 0; i < s->nmaps; i++)
 		pages += s->maps[i].pages;
-	/* every process may hold a private copy, plus page tables slack */
-	return pages * (unsigned long)(s->nprocs + 1) + 256;
+	for (int i = 0; i < s->nfiles; i++)
+		pages += s->files[i].pages;
+	/* every process may hold a private copy, a collapse needs a whole
+	 * huge page beside the small ones, plus slack */
+	return pages * (unsigned long)(s->nprocs + 2) + 1024;
+}
+
+/*
+ * mmap one declared mapping: anonymous or file; a 'thp' mapping is placed
+ * on a 2 MiB boundary (map more, unmap the edges) and marked
+ * MADV_HUGEPAGE; a 'mergeable' one MADV_MERGEABLE.
+ */
+static long map_one(struct scn_exec *x, const struct scn_map *m)
+{
+	struct mm_struct *mm = x->mm[m->proc];
+	unsigned long len = m->pages * PAGE_SIZE;
+	int flags = (m->shared ? MAP_SHARED : MAP_PRIVATE);
+	long addr;
+
+	if (m->file >= 0)
+		return mmn_mmap_file(mm, 0, len, m->prot, MAP_SHARED, x->file[m->file], 0);
+	if (!m->thp) {
+		addr = mmn_mmap(mm, 0, len, m->prot, flags | MAP_ANONYMOUS);
+	} else {
+		unsigned long a, aligned;
+
+		addr = mmn_mmap(mm, 0, len + PMD_SIZE, m->prot, flags | MAP_ANONYMOUS);
+		if (addr < 0)
+			return addr;
+		a = (unsigned long)addr;
+		aligned = (a + PMD_SIZE - 1) & PMD_MASK;
+		if (aligned > a)
+			mmn_munmap(mm, a, aligned - a);
+		if (aligned + len < a + len + PMD_SIZE)
+			mmn_munmap(mm, aligned + len, a + len + PMD_SIZE - aligned - len);
+		addr = (long)aligned;
+		mmn_madvise(mm, aligned, len, MADV_HUGEPAGE);
+	}
+	if (addr >= 0 && m->mergeable)
+		mmn_madvise(mm, (unsigned long)addr, len, MADV_MERGEABLE);
+	return addr;
 }
 
 void scn_setup(struct scn_exec *x)
@@ -99,6 +141,7 @@ void scn_setup(struct scn_exec *x)
 	x->error[0] = 0;
 	memset(x->mm, 0, sizeof(x->mm));
 	memset(x->dev, 0, sizeof(x->dev));
+	memset(x->file, 0, sizeof(x->file));
 	mmn_era = s->era;
 	if (mmn_mem_init(&mc)) {
 		snprintf(x->error, sizeof(x->error), "cannot allocate %lu frames",
@@ -107,21 +150,33 @@ void scn_setup(struct scn_exec *x)
 	}
 	x->world = true;
 	spin_lock_init(&x->procs_lock);
+	if (s->thp >= 0)
+		mmn_thp_set_enabled(s->thp);
+	mmn_swap_keep_cache(s->swapcache_keep);
 	mmn_check_begin();
+	for (int i = 0; i < s->nfiles; i++) {
+		int err;
+
+		x->file[i] = mmn_file_create(s->files[i].pages * PAGE_SIZE, &err);
+		if (!x->file[i]) {
+			snprintf(x->error, sizeof(x->error), "%s:%d: file '%s': %s", s->file,
+				 s->files[i].line, s->files[i].name, strerror(-err));
+			return;
+		}
+	}
 	for (int i = 0; i < s->nprocs; i++)
 		if (s->procs[i].forked_by < 0)
 			x->mm[i] = mmn_mm_create();
 	for (int i = 0; i < s->nmaps; i++) {
 		const struct scn_map *m = &s->maps[i];
-		long addr = mmn_mmap(x->mm[m->proc], 0, m->pages * PAGE_SIZE, m->prot,
-				     (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS);
+		long addr = map_one(x, m);
 
 		if (addr < 0) {
 			snprintf(x->error, sizeof(x->error), "%s:%d: mmap of '%s' failed: %s",
 				 s->file, m->line, m->name, strerror((int)-addr));
 			return;
 		}
-		x->map_addr[i] = (unsigned long)addr;
+		x->map_addr[m->proc][i] = (unsigned long)addr;
 	}
 	for (int i = 0; i < s->nmirrors; i++) {
 		const struct scn_mirror *m = &s->mirrors[i];
@@ -137,19 +192,27 @@ void scn_setup(struct scn_exec *x)
 	}
 }
 
-static unsigned long op_va(struct scn_exec *x, const struct scn_op *op)
+/* The address of @op in process @p (whose mapping may have moved). */
+static unsigned long op_va_in(struct scn_exec *x, int p, const struct scn_op *op)
 {
-	return x->map_addr[op->addr.map] + op->addr.off;
+	unsigned long a;
+
+	spin_lock(&x->procs_lock);
+	a = x->map_addr[p][op->addr.map];
+	spin_unlock(&x->procs_lock);
+	return a + op->addr.off;
 }
 
 static void run_ops(struct scn_exec *x, const struct scn_agent *ag,
 		    const struct scn_op *ops, int n);
 
+/* Operations that act on a process: cpu and kthread agents. */
 static void run_cpu_op(struct scn_exec *x, const struct scn_agent *ag,
 		       const struct scn_op *op)
 {
 	int p = op->addr.proc >= 0 ? op->addr.proc : ag->proc;
 	struct mm_struct *mm, *child;
+	unsigned long va, len = op->pages * PAGE_SIZE;
 	uint64_t v = op->val;
 	int err;
 
@@ -166,42 +229,116 @@ static void run_cpu_op(struct scn_exec *x, const struct scn_agent *ag,
 		if (mm)
 			mmn_exit(mm);
 		return;
+	case SCN_OP_KHUGEPAGED:
+	case SCN_OP_OOM_REAP:
+		p = op->proc >= 0 ? op->proc : ag->proc;
+		break;
+	/* operations without a process */
+	case SCN_OP_RECLAIM:
+		mmn_reclaim(op->pages);
+		return;
+	case SCN_OP_KSM_SCAN:
+		mmn_ksm_scan();
+		return;
+	case SCN_OP_TRUNCATE:
+		mmn_file_truncate(x->file[op->file], op->pages * PAGE_SIZE);
+		return;
+	case SCN_OP_PUNCH:
+		mmn_file_punch_hole(x->file[op->file], op->page * PAGE_SIZE, len);
+		return;
 	default:
 		break;
 	}
+	if (p < 0)
+		return;
 	mm = proc_get(x, p);
 	if (!mm)
 		return;			/* the process is gone: nothing happens */
+	va = op_va_in(x, p, op);
 	switch (op->kind) {
 	case SCN_OP_STORE:
-		mmn_store(mm, op_va(x, op), v);
+		mmn_store(mm, va, v);
 		break;
 	case SCN_OP_LOAD:
-		mmn_load(mm, op_va(x, op), &v);
+		mmn_load(mm, va, &v);
 		break;
 	case SCN_OP_FORK:
 		child = mmn_fork(mm, &err);
 		if (child) {
 			spin_lock(&x->procs_lock);
 			x->mm[op->proc] = child;
+			memcpy(x->map_addr[op->proc], x->map_addr[p],
+			       sizeof(x->map_addr[p]));
 			spin_unlock(&x->procs_lock);
 		}
 		break;
 	case SCN_OP_MUNMAP:
-		mmn_munmap(mm, op_va(x, op), op->pages * PAGE_SIZE);
+		mmn_munmap(mm, va, len);
 		break;
 	case SCN_OP_MPROTECT:
-		mmn_mprotect(mm, op_va(x, op), op->pages * PAGE_SIZE, op->prot);
+		mmn_mprotect(mm, va, len, op->prot);
 		break;
 	case SCN_OP_DONTNEED:
-		mmn_madvise(mm, op_va(x, op), op->pages * PAGE_SIZE, MADV_DONTNEED);
+		mmn_madvise(mm, va, len, MADV_DONTNEED);
 		break;
+	case SCN_OP_FREE:
+		mmn_madvise(mm, va, len, MADV_FREE);
+		break;
+	case SCN_OP_MERGEABLE:
+		mmn_madvise(mm, va, len, MADV_MERGEABLE);
+		break;
+	case SCN_OP_UNMERGEABLE:
+		mmn_madvise(mm, va, len, MADV_UNMERGEABLE);
+		break;
+	case SCN_OP_HUGEPAGE:
+		mmn_madvise(mm, va, len, MADV_HUGEPAGE);
+		break;
+	case SCN_OP_COLLAPSE:
+		mmn_madvise(mm, va & PMD_MASK, PMD_SIZE, MADV_COLLAPSE);
+		break;
+	case SCN_OP_SPLIT:
+		mmn_split_huge_pmd(mm, va);
+		break;
+	case SCN_OP_PAGEOUT:
+		mmn_pageout(mm, va, len);
+		break;
+	case SCN_OP_MIGRATE:
+		mmn_migrate_pages(mm, va, len);
+		break;
+	case SCN_OP_AGE:
+		mmn_page_referenced(mm, va);
+		break;
+	case SCN_OP_KHUGEPAGED:
+		mmn_khugepaged_scan(mm);
+		break;
+	case SCN_OP_OOM_REAP:
+		mmn_oom_reap(mm);
+		break;
+	case SCN_OP_CLEAR_SOFT_DIRTY:
+		mmn_clear_soft_dirty(mm);
+		break;
+	case SCN_OP_MREMAP: {
+		const struct scn_map *m = &x->s->maps[op->addr.map];
+		unsigned long old = va - op->addr.off, size = m->pages * PAGE_SIZE;
+		long n = mmn_mremap(mm, old, size, size + PAGE_SIZE, MREMAP_MAYMOVE, 0);
+
+		if (n >= 0) {
+			spin_lock(&x->procs_lock);
+			x->map_addr[p][op->addr.map] = (unsigned long)n;
+			spin_unlock(&x->procs_lock);
+		}
+		break;
+	}
 	case SCN_OP_REMAP: {
 		const struct scn_map *m = &x->s->maps[op->addr.map];
 
-		mmn_mmap(mm, op_va(x, op), op->pages * PAGE_SIZE, m->prot,
-			 (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
-			 MAP_FIXED);
+		if (m->file >= 0)
+			mmn_mmap_file(mm, va, len, m->prot, MAP_SHARED | MAP_FIXED,
+				      x->file[m->file], (va - (va - op->addr.off)) >> PAGE_SHIFT);
+		else
+			mmn_mmap(mm, va, len, m->prot,
+				 (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
+				 MAP_FIXED);
 		break;
 	}
 	default:
@@ -227,7 +364,9 @@ static void run_ops(struct scn_exec *x, const struct scn_agent *ag,
 			break;
 		case SCN_OP_READ:
 		case SCN_OP_WRITE:
-			mmn_device_access(x->dev[ag->mirror], op_va(x, op),
+			/* a device mirrors its process's address space */
+			mmn_device_access(x->dev[ag->mirror],
+					  op_va_in(x, x->s->mirrors[ag->mirror].proc, op),
 					  op->kind == SCN_OP_WRITE, &v);
 			break;
 		default:
@@ -256,8 +395,13 @@ void scn_run(struct scn_exec *x)
 
 		x->actx[i].x = x;
 		x->actx[i].ag = ag;
-		x->task[i] = mmn_task_create(ag->name,
-					     ag->kind == SCN_AGENT_CPU ? MMN_TASK_CPU : MMN_TASK_DEVICE,
+		static const enum mmn_task_kind kinds[] = {
+			[SCN_AGENT_CPU] = MMN_TASK_CPU,
+			[SCN_AGENT_DEVICE] = MMN_TASK_DEVICE,
+			[SCN_AGENT_KTHREAD] = MMN_TASK_KTHREAD,
+		};
+
+		x->task[i] = mmn_task_create(ag->name, kinds[ag->kind],
 					     ag->kind == SCN_AGENT_CPU ? x->mm[ag->proc] : NULL,
 					     agent_body, &x->actx[i]);
 	}
@@ -284,7 +428,12 @@ void scn_teardown(struct scn_exec *x)
 	}
 	for (int i = 0; i < s->nmirrors; i++)
 		mmn_device_destroy(x->dev[i]);
+	for (int i = 0; i < s->nfiles; i++)
+		if (x->file[i])
+			mmn_file_close(x->file[i]);
 	mmn_check_end();
+	mmn_thp_set_enabled(MMN_THP_MADVISE);
+	mmn_swap_keep_cache(false);
 	spin_lock_destroy(&x->procs_lock);
 	mmn_mem_exit();
 	x->world = false;

@@ -44,6 +44,7 @@
 #define SCN_MAX_PROCS		8
 #define SCN_MAX_MAPS		16
 #define SCN_MAX_MIRRORS		4
+#define SCN_MAX_FILES		4
 #define SCN_MAX_AGENTS		8
 #define SCN_MAX_OPS		4096	/* in the whole file, loop bodies included */
 #define SCN_MAX_PAGES		1024	/* per mapping */
@@ -71,6 +72,8 @@ struct scn_op {
 	enum scn_op_kind kind;
 	int line, col;
 	struct scn_addr addr;
+	int file;		/* truncate, punch */
+	unsigned long page;	/* punch: first page */
 	uint64_t val;
 	unsigned long pages;
 	int prot;		/* PROT_* for mprotect */
@@ -85,9 +88,18 @@ struct scn_proc {
 	int forked_by;		/* -1: exists at start; else the fork op's line */
 };
 
+struct scn_file {
+	char name[SCN_MAX_NAME];
+	unsigned long pages;
+	int line;
+};
+
 struct scn_map {
 	char name[SCN_MAX_NAME];
 	int proc;
+	int file;		/* -1: anonymous; else a MAP_SHARED file mapping */
+	bool thp;		/* 2 MiB aligned, MADV_HUGEPAGE */
+	bool mergeable;		/* MADV_MERGEABLE */
 	bool shared;
 	int prot;
 	unsigned long pages;
@@ -103,12 +115,12 @@ struct scn_mirror {
 	int line;
 };
 
-enum scn_agent_kind { SCN_AGENT_CPU, SCN_AGENT_DEVICE };
+enum scn_agent_kind { SCN_AGENT_CPU, SCN_AGENT_DEVICE, SCN_AGENT_KTHREAD };
 
 struct scn_agent {
 	char name[SCN_MAX_NAME];
 	enum scn_agent_kind kind;
-	int proc;		/* cpu */
+	int proc;		/* cpu; -1 for a kthread */
 	int mirror;		/* device */
 	struct scn_op *ops;
 	int nops;
@@ -145,6 +157,10 @@ struct scn_scenario {
 	struct scn_expect expects[SCN_MAX_EXPECT];
 	int nexpects;
 	unsigned long frames;	/* frame pool; 0: sized from the mappings */
+	int thp;		/* enum mmn_thp_mode, -1: the default */
+	bool swapcache_keep;	/* written-out pages stay in the swap cache */
+	struct scn_file files[SCN_MAX_FILES];
+	int nfiles;
 	struct scn_proc procs[SCN_MAX_PROCS];
 	int nprocs;
 	struct scn_map maps[SCN_MAX_MAPS];
