@@ -468,6 +468,7 @@ struct dev_check {
 	struct mmn_device *dev;
 	struct window *w;
 	unsigned long nr, cap;
+	unsigned long contracts;	/* contract points passed */
 };
 
 #define MAX_TRACKED	64
@@ -515,6 +516,24 @@ void mmn_device_untrack(struct mmn_device *dev, const void *subscription)
 		}
 	}
 	mmn_check_unlock();
+}
+
+/*
+ * How many contract points @dev has passed: an invalidation reached it, so
+ * its fault loop's retries are not "without progress" (device.c's
+ * livelock bound).  0 with checking off.
+ */
+unsigned long __mmn_check_device_contracts(struct mmn_device *dev)
+{
+	unsigned long n = 0;
+
+	if (!mmn_check_enabled)
+		return 0;
+	mmn_check_lock();
+	if (dev->check)
+		n = ((struct dev_check *)dev->check)->contracts;
+	mmn_check_unlock();
+	return n;
 }
 
 /* Called by mmn_device_destroy(). */
@@ -618,6 +637,7 @@ void __mmn_check_contract(const void *sub, enum mmn_contract kind,
 		return;
 	}
 	dc = dev_check(dev);
+	dc->contracts++;
 	if (dc->nr == dc->cap) {
 		unsigned long cap = dc->cap ? dc->cap * 2 : 16;
 		struct window *n = realloc(dc->w, cap * sizeof(*n));

@@ -75,6 +75,7 @@ void __mmn_check_note(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 struct address_space;
 void __mmn_check_mapping_gone(struct address_space *mapping);
 void __mmn_check_device_gone(struct mmn_device *dev);
+unsigned long __mmn_check_device_contracts(struct mmn_device *dev);
 void __mmn_device_reset_ids(void);
 /*
  * Seals for the other consumers of a frame's content (they take check_lock

@@ -66,15 +66,21 @@ void mmn_device_destroy(struct mmn_device *dev)
 /*
  * A fault loop that never gets a usable translation while nothing else can
  * change what it waits for is a livelock; with real threads we can only
- * bound it.  The bound is generous: a correct driver retries only while an
- * invalidation collides with it.
+ * bound it.  The bound is generous, and counts only the retries during
+ * which no invalidation reached the device (no contract point passed): a
+ * correct driver retries only while invalidations collide with it, and a
+ * stream of them starves it without a livelock (KVM retries whenever
+ * mmu_invalidate_seq moved, anywhere in the address space).
  */
 #define DEVICE_MAX_RETRIES	100000
 
 int mmn_device_access(struct mmn_device *dev, unsigned long va, bool write,
 		      uint64_t *val)
 {
+	unsigned long seen = __mmn_check_device_contracts(dev), stalled = 0;
+
 	for (unsigned long tries = 0;; tries++) {
+		unsigned long now;
 		int ret;
 
 		/*
@@ -92,12 +98,19 @@ int mmn_device_access(struct mmn_device *dev, unsigned long va, bool write,
 
 		if (ret != -ENOENT && ret != -EPERM)
 			return ret;
-		if (tries >= DEVICE_MAX_RETRIES) {
+		now = __mmn_check_device_contracts(dev);
+		if (now != seen) {
+			seen = now;
+			stalled = 0;
+		}
+		if (stalled++ >= DEVICE_MAX_RETRIES) {
 			mmn_report(MMN_V_LIVELOCK, dev->name,
 				   "BUG: mmnlab: livelock in %s (form %s)\n"
-				   "%s access at %#lx by task %s/%d retried %lu times without progress\n",
+				   "%s access at %#lx by task %s/%d retried %lu times without progress\n"
+				   "(no invalidation reached the device meanwhile)\n",
 				   dev->ops->name, dev->form, write ? "write" : "read",
-				   va, mmn_current()->comm, mmn_current()->pid, tries);
+				   va, mmn_current()->comm, mmn_current()->pid,
+				   stalled - 1);
 			return -EDEADLK;
 		}
 		dev->faults++;
