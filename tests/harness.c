@@ -71,6 +71,8 @@ static void check_baseline(const struct mmn_mem_stats *base)
 	BASE(nr_vmas);
 	BASE(nr_anon_vmas);
 	BASE(nr_mappings);
+	BASE(swap_used);
+	BASE(swap_cache_pages);
 #undef BASE
 }
 

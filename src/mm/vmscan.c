@@ -40,9 +40,13 @@
  *
  * MADV_PAGEOUT (madvise_cold_or_pageout_pte_range), mmap_lock read, one
  * gather per VMA: per PTE table under its PTL, each private anon page
- * mapped only here has its pte made old (tlb range recorded, no notifier)
- * and is isolated; after the PTL, the isolated pages go through
- * shrink_folio_list; tlb_finish_mmu after all (F after the last E).
+ * mapped only here is isolated; after the PTL, the isolated pages go
+ * through shrink_folio_list.  6.1 first makes each young pte old (the
+ * flush comes from tlb_finish_mmu, after the last E), so folio_referenced
+ * sees only the secondaries' accessed bits; 6.12 (since 6.9, "pageout:
+ * ignore references rather than clearing young") leaves the ptes alone
+ * and reclaim ignores references: the recorded 6.12 trace has only the
+ * per-page CLEARs.
  *
  * MADV_FREE (madvise_free_single_vma): S(CLEAR, range in the VMA) -> per
  * pte under the PTL: swap entries freed (the location reads zero), clean
@@ -388,7 +392,13 @@ static void pageout_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		/* do not interfere with other mappings of this page */
 		if (page_mapcount(page) != 1)
 			continue;
-		if (pte_young(ptent)) {
+		/*
+		 * 6.1 ages the pte here (no notifier; the flush comes from
+		 * tlb_finish_mmu) so that reclaim's folio_referenced() sees
+		 * only the secondaries' bits; since 6.9 reclaim ignores
+		 * references for MADV_PAGEOUT and the pte is left alone.
+		 */
+		if (mmn_era != MMN_ERA_6_12 && pte_young(ptent)) {
 			ptent = ptep_get_and_clear(mm, addr, pte);
 			set_pte_at(mm, addr, pte, pte_mkold(ptent));
 			tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
