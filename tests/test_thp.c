@@ -147,7 +147,7 @@ static struct mmn_recorder *rec_on(struct mm_struct *mm, unsigned long base)
 
 #define CLEAR_2M(a, b)							\
 	"start CLEAR [" a "," b ") blk=1 atomic=0\n"			\
-	"arch_invalidate_secondary_tlbs [" a "," b ") atomic=1\n"	\
+	"arch_invalidate_secondary_tlbs [0,0xffffffffffffffff) atomic=1\n" \
 	"end CLEAR [" a "," b ") blk=1 atomic=0\n"
 
 /* ---- faults and the knob ------------------------------------------------ */
@@ -376,7 +376,7 @@ TEST(dontneed_huge_partial_and_whole)
 	ASSERT_STR_CONTAINS(rec_text(rec),
 		"start CLEAR [+0x4000,+0x8000) blk=1 atomic=0\n"
 		"start CLEAR [+0,+0x200000) blk=1 atomic=0\n"
-		"arch_invalidate_secondary_tlbs [+0,+0x200000) atomic=1\n"
+		"arch_invalidate_secondary_tlbs [0,0xffffffffffffffff) atomic=1\n"
 		"end CLEAR [+0,+0x200000) blk=1 atomic=0\n"
 		"end CLEAR [+0x4000,+0x8000) blk=1 atomic=0\n"
 		"arch_invalidate_secondary_tlbs [+0x4000,+0x8000) atomic=0\n");

@@ -49,8 +49,20 @@ void flush_tlb_page(struct vm_area_struct *vma, unsigned long addr)
 	flush_tlb_mm_range(vma->vm_mm, addr, addr + PAGE_SIZE);
 }
 
+/*
+ * x86 flush_tlb_range(): stride PAGE_SHIFT, and more than
+ * tlb_single_page_flush_ceiling (33) pages become a full flush, which the
+ * secondary TLBs hear as [0, ULONG_MAX) -- the real 6.12 trace of a THP
+ * split or collapse (pmdp_invalidate / pmdp_collapse_flush, 512 pages).
+ */
+#define TLB_SINGLE_PAGE_FLUSH_CEILING	33
+
 void flush_tlb_range(struct vm_area_struct *vma, unsigned long start, unsigned long end)
 {
+	if ((end - start) >> PAGE_SHIFT > TLB_SINGLE_PAGE_FLUSH_CEILING) {
+		start = 0;
+		end = ULONG_MAX;
+	}
 	flush_tlb_mm_range(vma->vm_mm, start, end);
 }
 
