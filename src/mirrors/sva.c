@@ -28,7 +28,9 @@
  *   spin_unlock(iotlb_lock)                   PTL dropped
  *
  * A flush that lands between the walk and the insert moves the generation
- * and the walk is redone; one that comes after the insert purges the entry.
+ * and the walk is redone; one that comes after the insert purges the entry;
+ * while one is in flight (purged, not yet returned) no fill completes, as
+ * an ATS invalidation waits for the translation requests in flight.
  * The second walk, after the translation was made, sees a pte change whose
  * flush is still to come (mprotect, munmap: the flush follows range_end)
  * and keeps the device from installing a translation that was stale when
@@ -93,6 +95,7 @@ struct sva {
 	struct sva_iotlb_entry iotlb[SVA_IOTLB_ENTRIES];
 	unsigned int iotlb_next;
 	unsigned long iotlb_gen;		/* purges, under iotlb_lock */
+	long flushing;				/* atomic: invalidations in flight */
 	unsigned long flushes;
 	bool released;				/* PASID torn down */
 };
@@ -157,8 +160,16 @@ static void sva_invalidate_secondary_tlbs(struct mmu_notifier *mn,
 	struct sva *sva = mn_to_sva(mn);
 
 	spin_lock(&sva->iotlb_lock);
+	__atomic_fetch_add(&sva->flushing, 1, __ATOMIC_SEQ_CST);
 	sva_iotlb_purge(sva, start, end);
 	spin_unlock(&sva->iotlb_lock);
+	/*
+	 * The invalidation completes when this returns: until then a fill
+	 * that raced with it is aborted (an ATS invalidation waits for the
+	 * translation requests in flight).  The decrement is the last thing
+	 * before the return: nothing can fill in between.
+	 */
+	__atomic_fetch_sub(&sva->flushing, 1, __ATOMIC_SEQ_CST);
 }
 
 /* release: stop the PASID (the device faults from now on), purge all. */
@@ -252,9 +263,10 @@ static int sva_dma(struct mmn_device *dev, unsigned long va, bool write,
 			continue;	/* changed under us: walk again */
 
 		spin_lock(&sva->iotlb_lock);
-		if (sva->iotlb_gen != gen) {
+		if (sva->iotlb_gen != gen ||
+		    __atomic_load_n(&sva->flushing, __ATOMIC_SEQ_CST)) {
 			spin_unlock(&sva->iotlb_lock);
-			continue;	/* a purge ran since the walk */
+			continue;	/* a purge ran since the walk, or runs */
 		}
 		e = sva_iotlb_insert(sva, &spte);
 		ret = write ? mmn_dev_write(dev, &e->spte, va, *val) :
