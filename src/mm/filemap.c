@@ -37,7 +37,7 @@
 
 static unsigned long size_pages(const struct address_space *mapping)
 {
-	return PAGE_ALIGN(READ_ONCE(mapping->i_size)) >> PAGE_SHIFT;
+	return PAGE_ALIGN(i_size_read(mapping)) >> PAGE_SHIFT;
 }
 
 /* Make room for @nr pages in i_pages (any lock but i_pages_lock held). */
@@ -190,7 +190,7 @@ struct file *mmn_file_create(unsigned long size, int *err)
 		return NULL;
 	}
 	file->f_mapping->shmem = false;
-	file->f_mapping->i_size = size;
+	i_size_write(file->f_mapping, size);
 	*err = 0;
 	return file;
 }
@@ -202,7 +202,7 @@ void mmn_file_close(struct file *file)
 
 unsigned long mmn_file_size(struct file *file)
 {
-	return READ_ONCE(file->f_mapping->i_size);
+	return i_size_read(file->f_mapping);
 }
 
 static int file_rw(struct file *file, unsigned long pos, uint64_t *val,
@@ -215,7 +215,7 @@ static int file_rw(struct file *file, unsigned long pos, uint64_t *val,
 
 	if (pos & 7)
 		return -EINVAL;
-	if (pos >= READ_ONCE(mapping->i_size))
+	if (pos >= i_size_read(mapping))
 		return -ENXIO;
 	err = filemap_lock_page(mapping, pos >> PAGE_SHIFT, write, &page);
 	if (err == -EFAULT)

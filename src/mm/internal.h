@@ -449,6 +449,8 @@ int add_to_swap(struct page *page);		/* page locked; -ENOMEM */
 struct page *lookup_swap_cache(swp_entry_t entry);	/* referenced */
 /* Page locked: drop it from the swap cache if no swap pte needs it. */
 bool folio_free_swap(struct page *page);
+/* Page locked: drop it from the swap cache if nothing can reach it. */
+void swap_drop_orphan(struct page *page);
 /* From the mmu_gather: an unmapped swap-cache page's last users go. */
 void free_swap_cache(struct page *page);
 /* Reclaim: the locked, clean, unmapped swap-cache page leaves the cache if
@@ -488,6 +490,15 @@ unsigned long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
 
 /* filemap.c */
 extern const struct vm_operations_struct file_vm_ops;
+/* i_size: written under i_pages_lock, read anywhere (i_size_read()) */
+static inline unsigned long i_size_read(const struct address_space *mapping)
+{
+	return __atomic_load_n(&mapping->i_size, __ATOMIC_RELAXED);
+}
+static inline void i_size_write(struct address_space *mapping, unsigned long size)
+{
+	__atomic_store_n(&mapping->i_size, size, __ATOMIC_RELAXED);
+}
 int filemap_grow(struct address_space *mapping, unsigned long nr);
 
 /* truncate.c */

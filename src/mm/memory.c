@@ -265,6 +265,13 @@ static int wp_page_copy(struct vm_fault *vmf)
 	mmu_notifier_invalidate_range_end(&range);
 	if (new_page)
 		put_page(new_page);
+	/* the copied-from page may now be a swap-cache page nothing can
+	 * reach (its last swap pte went while it was mapped here): drop
+	 * it, as zap's free_swap_cache() would (Linux leaves it to reclaim) */
+	if (old_page && PageSwapCache(old_page) && trylock_page(old_page)) {
+		swap_drop_orphan(old_page);
+		unlock_page(old_page);
+	}
 	if (old_page)
 		put_page(old_page);
 	return 0;

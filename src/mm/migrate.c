@@ -256,6 +256,7 @@ static int migrate_one_page(struct page *old)
 		ret = move_to_new_page(new, old);
 	/* the mappings come back: to the new page, or to the old on failure */
 	remove_migration_ptes(old, ret ? old : new);
+	swap_drop_orphan(ret ? old : new);
 out:
 	unlock_page(new);
 	unlock_page(old);

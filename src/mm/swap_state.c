@@ -158,6 +158,19 @@ bool folio_free_swap(struct page *page)
 	return true;
 }
 
+/*
+ * Page locked, about to be unlocked: a swap-cache page that nothing maps
+ * and no swap pte names can never be found again -- it is there because a
+ * zap's trylock (free_swap_and_cache, free_swap_cache) lost to the lock we
+ * hold.  Linux leaves it to LRU reclaim; the lab drops it here so that
+ * frames and slots are back to baseline once every process has exited.
+ */
+void swap_drop_orphan(struct page *page)
+{
+	if (PageSwapCache(page) && !page_mapped(page))
+		folio_free_swap(page);
+}
+
 void free_swap_cache(struct page *page)
 {
 	page = compound_head(page);
@@ -296,6 +309,7 @@ int do_swap_page(struct vm_fault *vmf)
 out_nomap:
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 out_page:
+	swap_drop_orphan(page);
 	unlock_page(page);
 	put_page(page);
 	return ret;

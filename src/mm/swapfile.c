@@ -139,7 +139,7 @@ static void swap_entry_maybe_free(unsigned long off)
 {
 	if (si.swap_map[off] == 0) {
 		VM_WARN_ON(si.cache[off]);
-		si.inuse--;
+		__atomic_fetch_sub(&si.inuse, 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -157,7 +157,7 @@ swp_entry_t get_swap_page(void)
 		if (si.swap_map[off])
 			continue;
 		si.swap_map[off] = SWAP_HAS_CACHE;
-		si.inuse++;
+		__atomic_fetch_add(&si.inuse, 1, __ATOMIC_RELAXED);
 		entry = swp_entry(0, off);
 		break;
 	}
@@ -213,7 +213,8 @@ int __swap_count(swp_entry_t entry)
 
 bool vm_swap_full(void)
 {
-	return si.ready && READ_ONCE(si.inuse) * 2 > si.nr_slots - 1;
+	return si.ready &&
+	       __atomic_load_n(&si.inuse, __ATOMIC_RELAXED) * 2 > si.nr_slots - 1;
 }
 
 int swapcache_prepare(swp_entry_t entry)

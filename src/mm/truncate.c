@@ -149,19 +149,19 @@ int mmn_file_truncate(struct file *file, unsigned long size)
 	if (size & 7)
 		return -EINVAL;
 	down_write(&mapping->invalidate_lock);
-	old = mapping->i_size;
+	old = i_size_read(mapping);
 	if (size >= old) {
 		err = filemap_grow(mapping, PAGE_ALIGN(size) >> PAGE_SHIFT);
 		if (!err) {
 			spin_lock(&mapping->i_pages_lock);
-			mapping->i_size = size;
+			i_size_write(mapping, size);
 			spin_unlock(&mapping->i_pages_lock);
 		}
 		up_write(&mapping->invalidate_lock);
 		return err;
 	}
 	spin_lock(&mapping->i_pages_lock);
-	mapping->i_size = size;
+	i_size_write(mapping, size);
 	spin_unlock(&mapping->i_pages_lock);
 
 	holebegin = PAGE_ALIGN(size);

@@ -186,6 +186,7 @@ int mmn_page_referenced(struct mm_struct *mm, unsigned long va)
 	 * page lock for the rmap walk, no mmap_lock */
 	lock_page(page);
 	referenced = folio_referenced(page);
+	swap_drop_orphan(page);
 	unlock_page(page);
 	put_page(page);
 	return referenced;
@@ -344,12 +345,14 @@ unsigned long mmn_reclaim(unsigned long nr)
 			struct page *page = pfn_to_page(pfn);
 			bool freed = false;
 
-			if (PageFlag(page, PG_tail) || !PageAnon(page) ||
-			    !get_page_unless_zero(page))
+			/* free and tail pages have no references; the
+			 * reference orders our reads after prep_new_page() */
+			if (!get_page_unless_zero(page))
 				continue;
-			/* isolated: now the flags are stable enough to look */
 			if (PageAnon(page) && trylock_page(page)) {
 				freed = reclaim_one_page(page, false);
+				if (!freed)
+					swap_drop_orphan(page);
 				unlock_page(page);
 			}
 			put_page(page);
@@ -412,7 +415,8 @@ static void pageout_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 	/* reclaim_pages(): 6.12 ignores references here, 6.1 ages */
 	for (unsigned int i = 0; i < nr; i++) {
 		if (trylock_page(list[i])) {
-			reclaim_one_page(list[i], mmn_era == MMN_ERA_6_12);
+			if (!reclaim_one_page(list[i], mmn_era == MMN_ERA_6_12))
+				swap_drop_orphan(list[i]);
 			unlock_page(list[i]);
 		}
 		put_page(list[i]);
