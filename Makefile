@@ -38,7 +38,7 @@ test-plain: build
 
 test-asan: build-asan
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST) $(CTEST_FLAGS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST) $(CTEST_FLAGS) -LE catalogue
 
 test-tsan: build-tsan
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
@@ -55,8 +55,11 @@ fuzz:
 	  fuzz/corpus/scenario -max_total_time=$(FUZZ_SECONDS) -seed=1 -max_len=4096 \
 	  -print_final_stats=1
 
+# The seed catalogue: every case of the 2010 thread, every driver form,
+# every era; one line per instance with its verdict and a one-line cause.
+DEMO_RUNS ?= 200
 demo: build
-	./build/mmnlab demo
+	./build/mmnlab run scenarios/seed --runs $(DEMO_RUNS) --jobs $(JOBS) --why --no-time
 
 bench: build
 	@if [ -x build/bench/run-bench ]; then ./build/bench/run-bench; \

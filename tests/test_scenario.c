@@ -142,7 +142,7 @@ TEST(error_declarations)
 {
 	ASSERT_PARSE_ERROR("era 5.0\n", "unknown era '5.0' (expected 6.12, 6.1 or 2.6.33)");
 	ASSERT_PARSE_ERROR("era {\n", "expected an era (6.12, 6.1 or 2.6.33), found '{'");
-	ASSERT_PARSE_ERROR("expect maybe\n", "expected 'ok' or 'violation KIND', found 'maybe'");
+	ASSERT_PARSE_ERROR("expect perhaps\n", "expected 'ok', 'maybe' or 'violation KIND', found 'perhaps'");
 	ASSERT_PARSE_ERROR("expect violation nonsense\n", "unknown violation kind 'nonsense'");
 	ASSERT_PARSE_ERROR("expect violation 7\n", "expected a violation kind, found '7'");
 	ASSERT_PARSE_ERROR("name\n", "expected a scenario name");
@@ -196,7 +196,7 @@ TEST(error_declarations)
 	ASSERT_PARSE_ERROR("expect era 9 ok\n", "unknown era '9'");
 	ASSERT_PARSE_ERROR("expect nodrv/x ok\n", "unknown driver 'nodrv'");
 	ASSERT_PARSE_ERROR("expect kvm/sloppy ok\n", "driver 'kvm' has no form 'sloppy'");
-	ASSERT_PARSE_ERROR("expect correct maybe\n", "expected 'ok' or 'violation KIND', found 'maybe'");
+	ASSERT_PARSE_ERROR("expect correct perhaps\n", "expected 'ok', 'maybe' or 'violation KIND', found 'perhaps'");
 }
 
 /* Every message of the operation grammar. */

@@ -330,6 +330,16 @@ static void hmap_free(struct hmap *h, void (*fn)(void *))
 }
 
 static struct hmap ghosts;	/* location key -> struct ghost_page */
+static struct hmap resets;	/* location key -> clock of its last reset */
+
+/* Did location page @key start over after @born?  (0: no) */
+static uint64_t reset_since(uint64_t key, uint64_t born)
+{
+	void **v = hmap_slot(&resets, key, false);
+	uint64_t c = v ? (uint64_t)(uintptr_t)*v : 0;
+
+	return c > born ? c : 0;
+}
 static struct hmap seals;	/* pfn -> struct seal_list */
 
 static uint64_t ghost_get(const struct loc *l)
@@ -930,10 +940,23 @@ static int dev_access(struct mmn_device *dev, const struct mmn_spte *s,
 	 */
 	if (!w && !primary_maps(dev->mm, va, pfn, false) &&
 	    !contract_since(dev, va, s->born)) {
-		if (write)
+		if (write) {
 			__atomic_store_n(word, *val, __ATOMIC_RELAXED);
-		else
+			/*
+			 * The write lands before the device's flush: the
+			 * frame still carries the location's data unless the
+			 * location started over since the translation was
+			 * made (a zap: DONTNEED, munmap -- the frame is
+			 * dropped, the write with it).  Reclaim and migration
+			 * keep the data: they write out or copy the frame
+			 * after the flush.
+			 */
+			l = page_location(dev->mm, va, page);
+			if (reset_since(l.key, s->born) == 0)
+				ghost_set(&l, *val);
+		} else {
 			*val = __atomic_load_n(word, __ATOMIC_RELAXED);
+		}
 		return 0;
 	}
 
@@ -1114,8 +1137,12 @@ void __mmn_check_reset_range(struct mm_struct *mm, unsigned long start,
 	mmn_check_lock();
 	history_add("%s [%#lx-%#lx) starts over (zero)", mmn_mm_name(mm), start, end);
 	if (((end - start) >> PAGE_SHIFT) <= 4096) {
-		for (unsigned long a = start & PAGE_MASK; a < end; a += PAGE_SIZE)
+		uint64_t now = check_clock;
+
+		for (unsigned long a = start & PAGE_MASK; a < end; a += PAGE_SIZE) {
 			ghost_drop(loc_key_anon(mm, a));
+			*hmap_slot(&resets, loc_key_anon(mm, a), true) = (void *)(uintptr_t)now;
+		}
 	} else {
 		for (unsigned long i = 0; i < ghosts.cap; i++) {
 			struct ghost_page *g;
@@ -1346,6 +1373,7 @@ static void check_reset(void)
 {
 	hmap_free(&ghosts, free_ptr);
 	hmap_free(&seals, free_ptr);
+	hmap_free(&resets, NULL);
 	history_next = 0;
 	check_clock = 0;
 	nr_tracked = 0;

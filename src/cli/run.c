@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <mmn/explore.h>
 #include <mmn/mmn.h>
@@ -36,6 +39,8 @@ struct opts {
 	char driver[64];		/* "", "dmirror", "dmirror/deferred" */
 	const char *out;		/* explore: trace file */
 	bool verbose;
+	bool why;			/* run: a one-line cause under each violation */
+	int jobs;			/* run: worker processes */
 	bool no_time;
 	bool seed_set;
 	const char *paths[256];
@@ -67,8 +72,11 @@ static int usage_run(FILE *f, const char *cmd)
 		"  --no-isolate     run executions in this process (debugging)\n"
 		"  --no-time        leave times out of the table (byte-stable output)\n"
 		"%s"
+		"%s"
 		"  -v               print every violation report\n",
 		cmd, !strcmp(cmd, "run") ? "FILE|DIR..." : "FILE",
+		!strcmp(cmd, "run") ? "  --why            a one-line cause under every violation\n"
+				      "  --jobs N         N worker processes (same output)\n" : "",
 		!strcmp(cmd, "explore") ? "  --out FILE       trace file (default: NAME.trace)\n" : "");
 	return 0;
 }
@@ -193,6 +201,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->cfg.isolate = false;
 		} else if (!strcmp(a, "--no-time")) {
 			o->no_time = true;
+		} else if (!strcmp(a, "--jobs") && !strcmp(cmd, "run")) {
+			if (parse_ulong(cmd, a, v, 1, 64, &x))
+				return -1;
+			o->jobs = (int)x;
+			i++;
+		} else if (!strcmp(a, "--why") && !strcmp(cmd, "run")) {
+			o->why = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			o->verbose = true;
 		} else if (a[0] == '-') {
@@ -397,8 +412,174 @@ static bool verdict_matches(const struct mmn_explore_result *r, int expected)
 {
 	if (expected < 0)
 		return !r->found;
+	if (expected == SCN_EXPECT_ANY)
+		return r->found;
+	if (expected == SCN_EXPECT_MAYBE)
+		return true;
 	return r->found && r->status == MMN_EXEC_VIOLATION &&
 	       (r->kind == expected || report_has_kind(r->report, expected));
+}
+
+/*
+ * One line that says why: from the first report, the line naming the
+ * contract point, the consumed frame, the freed frame, the value or the
+ * held lock -- whichever comes first in that order of preference.
+ */
+static void report_cause(const char *report, char *buf, size_t n)
+{
+	static const char *const keys[] = {
+		" contract point", " value ", " frame ", "BUG: sleeping", "INFO: task",
+		"WARNING:", "BUG:",
+	};
+
+	buf[0] = 0;
+	if (!report)
+		return;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *p = strstr(report, keys[k]);
+		const char *end = strstr(report + 1, "\n=====");
+
+		if (!p || (end && p > end))
+			continue;
+		while (*p == ' ')
+			p++;
+		snprintf(buf, n, "%.*s", (int)strcspn(p, "\n"), p);
+		return;
+	}
+}
+
+/*
+ * Explore one instance and print its row to @out.  Returns 1 if the
+ * verdict is unexpected, 0 if expected, -1 if the instance does not apply
+ * (n/a).
+ */
+static int run_instance(const struct opts *o, const struct scn_scenario *x, FILE *out)
+{
+	struct mmn_explore_result r;
+	char label[96], exp[48], ver[48], why[512];
+	const char *na;
+	struct scn_exec *e;
+	bool ok;
+	int ret;
+
+	scn_instance_label(x, label, sizeof(label));
+	if (x->expect < 0)
+		snprintf(exp, sizeof(exp), "ok");
+	else if (x->expect == SCN_EXPECT_MAYBE)
+		snprintf(exp, sizeof(exp), "maybe");
+	else
+		snprintf(exp, sizeof(exp), "violation %s", x->expect == SCN_EXPECT_ANY ?
+			 "any" : mmn_violation_name(x->expect));
+	na = precheck(x, why, sizeof(why));
+	if (na) {
+		/* the driver does not exist in this era */
+		fprintf(out, "%-28s %-30s %-7s %-34s %-34s %9s\n", x->name, label,
+			mmn_era_name(x->era), exp, "n/a", "-");
+		if (o->verbose)
+			fprintf(out, "    %s\n", na);
+		return -1;
+	}
+	e = scn_exec_new(x);
+	memset(&r, 0, sizeof(r));
+	ret = mmn_explore(&(struct mmn_explore_config){
+				  .strategy = o->cfg.strategy, .seed = o->cfg.seed,
+				  .runs = o->cfg.runs, .pct_depth = o->cfg.pct_depth,
+				  .preemption_bound = o->cfg.preemption_bound,
+				  .keep_going = o->cfg.keep_going,
+				  .time_limit = o->cfg.time_limit,
+				  .isolate = o->cfg.isolate },
+			  &scn_explore_ops, e, &r);
+	if (ret < 0) {
+		fprintf(out, "%-28s %-30s %-7s %-34s error: %s\n", x->name, label,
+			mmn_era_name(x->era), exp, r.error);
+		mmn_explore_result_free(&r);
+		scn_exec_free(e);
+		return 1;
+	}
+	verdict_text(&r, ver, sizeof(ver));
+	ok = verdict_matches(&r, x->expect);
+	fprintf(out, "%-28s %-30s %-7s %-34s %-34s %9lu", x->name, label,
+		mmn_era_name(x->era), exp, ver, r.executions);
+	if (!o->no_time)
+		fprintf(out, " %7.2fs", r.elapsed);
+	fprintf(out, "%s\n", ok ? "" : "   UNEXPECTED");
+	if (r.found && r.report && (o->verbose || !ok)) {
+		fprintf(out, "%s", r.report);
+	} else if (r.found && o->why) {
+		char line[200];
+
+		report_cause(r.report, line, sizeof(line));
+		if (line[0])
+			fprintf(out, "    why: %s\n", line);
+	}
+	mmn_explore_result_free(&r);
+	scn_exec_free(e);
+	return ok ? 0 : 1;
+}
+
+/*
+ * --jobs N: N worker processes take instances round-robin; each writes
+ * every row into a buffer of its own in a shared mapping, and the parent
+ * prints them in order.  The output is the same as with one job.
+ */
+#define ROW_BYTES	(64 * 1024)
+
+struct row {
+	int status;		/* -2: not run, -1 n/a, 0 expected, 1 unexpected */
+	char text[ROW_BYTES];
+};
+
+static void run_parallel(const struct opts *o, struct scn_scenario **all, int nall,
+			 int *total, int *unexpected)
+{
+	size_t size = (size_t)nall * sizeof(struct row);
+	struct row *rows = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pids[64];
+	int jobs = o->jobs > 64 ? 64 : o->jobs;
+
+	if (rows == MAP_FAILED) {
+		for (int k = 0; k < nall; k++) {
+			int v = run_instance(o, all[k], stdout);
+
+			*total += v >= 0;
+			*unexpected += v > 0;
+		}
+		return;
+	}
+	for (int k = 0; k < nall; k++)
+		rows[k].status = -2;
+	fflush(stdout);
+	for (int j = 0; j < jobs; j++) {
+		pids[j] = fork();
+		if (pids[j] == 0) {
+			for (int k = j; k < nall; k += jobs) {
+				FILE *f = fmemopen(rows[k].text, ROW_BYTES - 1, "w");
+
+				if (!f)
+					_exit(3);
+				setvbuf(f, NULL, _IONBF, 0);
+				rows[k].status = run_instance(o, all[k], f);
+				fclose(f);
+			}
+			_exit(0);
+		}
+	}
+	for (int j = 0; j < jobs; j++)
+		if (pids[j] > 0)
+			waitpid(pids[j], NULL, 0);
+	for (int k = 0; k < nall; k++) {
+		if (rows[k].status == -2) {
+			printf("%-28s worker died before this instance\n", all[k]->name);
+			(*unexpected)++;
+			(*total)++;
+			continue;
+		}
+		fputs(rows[k].text, stdout);
+		*total += rows[k].status >= 0;
+		*unexpected += rows[k].status > 0;
+	}
+	munmap(rows, size);
 }
 
 /* ---- run ------------------------------------------------------------- */
@@ -438,77 +619,48 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	print_header(&o);
-	printf("\n%-28s %-30s %-7s %-26s %-26s %9s", "scenario", "driver/form", "era",
+	printf("\n%-28s %-30s %-7s %-34s %-34s %9s", "scenario", "driver/form", "era",
 	       "expected", "verdict", "execs");
 	if (!o.no_time)
 		printf(" %8s", "time");
 	printf("\n");
+	/* every selected instance, in order */
+	struct scn_scenario **all = NULL;
+	int nall = 0;
+
 	for (int i = 0; i < nfiles; i++) {
 		struct scn_scenario *inst[SCN_MAX_INSTANCES];
 		int n = scn_expand(scns[i], inst, SCN_MAX_INSTANCES);
 
 		for (int k = 0; k < n; k++) {
-			struct scn_scenario *x = inst[k];
-			struct mmn_explore_result r;
-			char label[96], exp[48], ver[48], why[512], *cause = NULL;
-			const char *na;
-			struct scn_exec *e;
-			bool ok;
+			struct scn_scenario **na;
 
-			if (!instance_selected(&o, x))
-				continue;
-			scn_instance_label(x, label, sizeof(label));
-			if (x->expect < 0)
-				snprintf(exp, sizeof(exp), "ok");
-			else
-				snprintf(exp, sizeof(exp), "violation %s", mmn_violation_name(x->expect));
-			na = precheck(x, why, sizeof(why));
-			if (na) {
-				/* the driver does not exist in this era */
-				printf("%-28s %-30s %-7s %-26s %-26s %9s\n", x->name, label,
-				       mmn_era_name(x->era), exp, "n/a", "-");
-				if (o.verbose)
-					printf("    %s\n", na);
+			if (!instance_selected(&o, inst[k])) {
+				scn_free(inst[k]);
 				continue;
 			}
-			e = scn_exec_new(x);
-			memset(&r, 0, sizeof(r));
-			ret = mmn_explore(&(struct mmn_explore_config){
-						  .strategy = o.cfg.strategy, .seed = o.cfg.seed,
-						  .runs = o.cfg.runs, .pct_depth = o.cfg.pct_depth,
-						  .preemption_bound = o.cfg.preemption_bound,
-						  .keep_going = o.cfg.keep_going,
-						  .time_limit = o.cfg.time_limit,
-						  .isolate = o.cfg.isolate },
-					  &scn_explore_ops, e, &r);
-			total++;
-			if (ret < 0) {
-				printf("%-28s %-30s %-7s %-26s error: %s\n", x->name, label,
-				       mmn_era_name(x->era), exp, r.error);
-				unexpected++;
-				mmn_explore_result_free(&r);
-				scn_exec_free(e);
+			na = realloc(all, (size_t)(nall + 1) * sizeof(*all));
+			if (!na) {
+				scn_free(inst[k]);
 				continue;
 			}
-			verdict_text(&r, ver, sizeof(ver));
-			ok = verdict_matches(&r, x->expect);
-			if (!ok)
-				unexpected++;
-			printf("%-28s %-30s %-7s %-26s %-26s %9lu", x->name, label,
-			       mmn_era_name(x->era), exp, ver, r.executions);
-			if (!o.no_time)
-				printf(" %7.2fs", r.elapsed);
-			printf("%s\n", ok ? "" : "   UNEXPECTED");
-			if (r.found && r.report && (o.verbose || !ok)) {
-				cause = r.report;
-				printf("%s", cause);
-			}
-			mmn_explore_result_free(&r);
-			scn_exec_free(e);
+			all = na;
+			all[nall++] = inst[k];
 		}
-		for (int k = 0; k < n; k++)
-			scn_free(inst[k]);
 	}
+	if (o.jobs <= 1 || nall < 2) {
+		for (int k = 0; k < nall; k++) {
+			int v = run_instance(&o, all[k], stdout);
+
+			total += v >= 0;
+			unexpected += v > 0;
+		}
+	} else {
+		run_parallel(&o, all, nall, &total, &unexpected);
+	}
+	for (int k = 0; k < nall; k++)
+		scn_free(all[k]);
+	free(all);
 	printf("\n%d instances, %d as expected, %d unexpected\n", total,
 	       total - unexpected, unexpected);
 	for (int i = 0; i < nfiles; i++)

@@ -412,8 +412,12 @@ static bool parse_outcome(struct parser *ps, int *kind)
 		*kind = -1;
 		return true;
 	}
+	if (accept_word(ps, "maybe")) {
+		*kind = SCN_EXPECT_MAYBE;
+		return true;
+	}
 	if (!accept_word(ps, "violation")) {
-		expected(ps, "'ok' or 'violation KIND'");
+		expected(ps, "'ok', 'maybe' or 'violation KIND'");
 		return false;
 	}
 	at = ps->t;
@@ -423,7 +427,7 @@ static bool parse_outcome(struct parser *ps, int *kind)
 	}
 	memcpy(name, ps->t.s, ps->t.len);
 	name[ps->t.len] = 0;
-	*kind = mmn_violation_parse(name);
+	*kind = strcmp(name, "any") ? mmn_violation_parse(name) : SCN_EXPECT_ANY;
 	if (*kind < 0) {
 		error_at(ps, &at, "unknown violation kind '%s' (see 'mmnlab list')", name);
 		return false;
@@ -1342,8 +1346,11 @@ void scn_print(const struct scn_scenario *s, FILE *f)
 				x->form >= 0 ? x->driver->forms[x->form] : "*");
 		if (x->kind < 0)
 			fprintf(f, " ok\n");
+		else if (x->kind == SCN_EXPECT_MAYBE)
+			fprintf(f, " maybe\n");
 		else
-			fprintf(f, " violation %s\n", mmn_violation_name(x->kind));
+			fprintf(f, " violation %s\n", x->kind == SCN_EXPECT_ANY ?
+				"any" : mmn_violation_name(x->kind));
 	}
 	if (s->frames)
 		fprintf(f, "frames %lu\n", s->frames);

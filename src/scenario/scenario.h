@@ -137,6 +137,11 @@ struct scn_agent {
 #define SCN_FORM_ANY		-1
 #define SCN_FORM_CORRECT	-2
 #define SCN_FORM_BROKEN		-3
+/* "expect violation any": some violation, whatever its kind */
+#define SCN_EXPECT_ANY		MMN_V__COUNT
+/* "expect ... maybe": no assertion, the verdict is only reported (herd7's
+ * "Sometimes": a bug that needs an interleaving this budget may miss) */
+#define SCN_EXPECT_MAYBE	(MMN_V__COUNT + 1)
 
 struct scn_expect {
 	int era;				/* -1: any */
