@@ -3,6 +3,7 @@
  * The scenario parser: every error message, with its file:line:column,
  * the limits, and the canonical printer (parse(print(x)) == x).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,24 +323,38 @@ TEST(error_load)
 	ASSERT_STR_CONTAINS(err, "/nonexistent/x.mmn: error: cannot open: No such file or directory");
 }
 
-/* Every seed scenario in the repository parses. */
-TEST(seed_catalogue_parses)
+/* Every scenario in the repository parses, and prints back the same. */
+TEST(catalogue_parses)
 {
-	static const char *const files[] = {
-		"fork.mmn", "do_wp_page.mmn", "munmap.mmn",
-	};
+	static const char *const dirs[] = { "scenarios/seed", "scenarios/races" };
+	int seen = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		char path[512], err[512];
-		struct scn_scenario *s;
+	for (size_t d = 0; d < ARRAY_SIZE(dirs); d++) {
+		char dir[512];
+		struct dirent *de;
+		DIR *dp;
 
-		snprintf(path, sizeof(path), "%s/scenarios/seed/%s", MMN_SOURCE_DIR, files[i]);
-		s = scn_load(path, err, sizeof(err));
-		if (!s)
-			harness_fail(__FILE__, __LINE__, "%s", err);
-		ASSERT_TRUE(s != NULL);
-		scn_free(s);
+		snprintf(dir, sizeof(dir), "%s/%s", MMN_SOURCE_DIR, dirs[d]);
+		dp = opendir(dir);
+		ASSERT_TRUE(dp != NULL);
+		while ((de = readdir(dp))) {
+			char path[1024], err[512];
+			struct scn_scenario *s;
+			size_t len = strlen(de->d_name);
+
+			if (len < 5 || strcmp(de->d_name + len - 4, ".mmn"))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			s = scn_load(path, err, sizeof(err));
+			if (!s)
+				harness_fail(__FILE__, __LINE__, "%s", err);
+			EXPECT_TRUE(s != NULL);
+			scn_free(s);
+			seen++;
+		}
+		closedir(dp);
 	}
+	ASSERT_GE(seen, 13);
 }
 
 /* Files, THP, KSM, kthreads and every operation parse and print back. */
