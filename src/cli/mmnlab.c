@@ -20,6 +20,7 @@
 #include <mmn/mmn.h>
 
 #include "cli/cli.h"
+#include "scenario/scenario.h"
 
 static void usage(FILE *f)
 {
@@ -52,7 +53,7 @@ static int cmd_version(int argc, char **argv)
 static int cmd_list(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: mmnlab list\n\nLists the built-in drivers with their forms, the eras and the violation kinds.\n");
+		printf("usage: mmnlab list\n\nLists the built-in drivers with their forms, the eras, the scenario\noperations, the exploration strategies and the violation kinds.\n");
 		return 0;
 	}
 	if (argc > 1) {
@@ -71,6 +72,14 @@ static int cmd_list(int argc, char **argv)
 	printf("eras:\n");
 	for (int e = 0; e < MMN_ERA__COUNT; e++)
 		printf("  %s%s\n", mmn_era_name(e), e == MMN_ERA_6_12 ? " (default)" : "");
+	printf("scenario operations:\n");
+	for (int k = 0; k < SCN_OP__COUNT; k++)
+		printf("  %-18s %-24s %s\n", scn_op_name(k), scn_op_args(k), scn_op_doc(k));
+	printf("strategies:\n");
+	for (int s = 0; s < MMN_STRATEGY__COUNT; s++)
+		if (s != MMN_STRATEGY_REPLAY)
+			printf("  %s%s\n", mmn_explore_strategy_name(s),
+			       s == MMN_STRATEGY_PCT ? " (default)" : "");
 	printf("violation kinds:\n");
 	for (int k = 0; k < MMN_V__COUNT; k++)
 		printf("  %-24s %s\n", mmn_violation_name(k), mmn_violation_rule(k));

@@ -63,6 +63,28 @@ const char *scn_op_name(enum scn_op_kind k)
 	return (unsigned)k < SCN_OP__COUNT ? op_names[k] : "?";
 }
 
+static const char *const op_args[] = {
+#define SCN_OP(e, name, who, args, doc) [SCN_OP_##e] = args,
+#include "scenario/ops.def"
+#undef SCN_OP
+};
+
+static const char *const op_docs[] = {
+#define SCN_OP(e, name, who, args, doc) [SCN_OP_##e] = doc,
+#include "scenario/ops.def"
+#undef SCN_OP
+};
+
+const char *scn_op_args(enum scn_op_kind k)
+{
+	return (unsigned)k < SCN_OP__COUNT ? op_args[k] : "";
+}
+
+const char *scn_op_doc(enum scn_op_kind k)
+{
+	return (unsigned)k < SCN_OP__COUNT ? op_docs[k] : "";
+}
+
 /* ---- lexer ------------------------------------------------------------ */
 
 enum tok_kind { T_EOF, T_NL, T_WORD, T_NUM, T_LBRACE, T_RBRACE, T_LBRACK,

@@ -60,6 +60,8 @@ enum scn_op_kind {
 };
 
 const char *scn_op_name(enum scn_op_kind k);
+const char *scn_op_args(enum scn_op_kind k);
+const char *scn_op_doc(enum scn_op_kind k);
 
 /* An address: [PROCESS:]MAP[[PAGE]][+OFFSET]. */
 struct scn_addr {
