@@ -6,10 +6,27 @@
  * - mem_map[nr_frames] of struct page, and nr_frames * 4 KiB of data,
  *   mmap'd (zero-filled by the kernel).  pfn 0 is the shared zero page:
  *   PG_reserved, refcount pinned at 1, never freed, never written.
- * - One free list, LIFO, filled in ascending pfn order at init: the same
- *   sequence of calls hands out the same pfns.  Order-9 (THP) allocations
- *   take the lowest aligned block of 512 free frames; the head carries
- *   PG_head and order 9, tails PG_tail and ->head.
+ * - One free list, LIFO, logically filled in ascending pfn order at init:
+ *   the same sequence of calls hands out the same pfns.  Order-9 (THP)
+ *   allocations take the lowest aligned block of 512 free frames; the head
+ *   carries PG_head and order 9, tails PG_tail and ->head.
+ * - The pool outlives a run.  An explorer runs thousands of executions,
+ *   each mmn_mem_init() .. mmn_mem_exit(); mapping, clearing and unmapping
+ *   the whole pool each time cost more than the execution.  So the
+ *   mappings stay (up to process exit, or until a bigger pool is asked
+ *   for), and only frames a run took are made pristine again:
+ *   . frames at or above zone.untouched were never taken in this run:
+ *     their struct page and data are all zero (pristine) and they are not
+ *     on the list; logically they are its tail, in ascending order.  An
+ *     order-0 allocation from an empty list takes zone.untouched; an
+ *     order-9 one beyond it first appends the frames below its block
+ *     (materialize_locked()).  The pfns handed out are the same as with a
+ *     fully built list.
+ *   . pool.dirty bounds every frame any run since the last clearing took;
+ *     mmn_mem_init() zeroes mem_map, data and free_map below it.  Nothing
+ *     writes a frame's page or data before it is allocated (a device can
+ *     only reach a frame through a translation made from an allocated
+ *     page), so the frames above it are still pristine.
  * - __free_pages() is the single place a frame returns to the pool: the
  *   generation is bumped there (use-after-free detection) and the checker
  *   hook observes it.
@@ -33,50 +50,118 @@ static struct {
 	unsigned long nr_frames;
 	mmn_spinlock_t lock;		/* zone->lock: free list, bitmap */
 	struct list_head free_list;
-	unsigned long nr_free;
+	unsigned long nr_free;		/* on the list, plus the untouched */
 	unsigned char *free_map;	/* 1 = frame on the free list */
+	unsigned long untouched;	/* first frame never taken this run */
 	long stat[MMN_STAT__NR];	/* atomic */
 	bool ready;
 } zone;
 
+/* The mappings, kept across runs (see the top of the file). */
+static struct {
+	struct page *mem_map;
+	uint64_t *data;
+	unsigned char *free_map;
+	unsigned long cap;		/* frames mapped */
+	unsigned long dirty;		/* frames below may be non-pristine */
+} pool;
+
+static void pool_release(void)
+{
+	if (!pool.cap)
+		return;
+	munmap(pool.data, pool.cap * PAGE_SIZE);
+	free(pool.mem_map);
+	free(pool.free_map);
+	memset(&pool, 0, sizeof(pool));
+}
+
+static void __attribute__((destructor)) pool_release_at_exit(void)
+{
+	if (!zone.ready)
+		pool_release();
+}
+
+/* A pool of at least @n frames, every frame pristine; 0 or -ENOMEM. */
+static int pool_get(unsigned long n)
+{
+	if (pool.cap < n) {
+		pool_release();
+		pool.data = mmap(NULL, n * PAGE_SIZE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (pool.data == MAP_FAILED) {
+			pool.data = NULL;
+			return -ENOMEM;
+		}
+		pool.mem_map = calloc(n, sizeof(struct page));
+		pool.free_map = calloc(n, 1);
+		if (!pool.mem_map || !pool.free_map) {
+			free(pool.mem_map);
+			free(pool.free_map);
+			munmap(pool.data, n * PAGE_SIZE);
+			memset(&pool, 0, sizeof(pool));
+			return -ENOMEM;
+		}
+		pool.cap = n;
+		pool.dirty = 0;
+		return 0;
+	}
+	if (pool.dirty) {
+		size_t bytes = pool.dirty * PAGE_SIZE;
+
+		memset(pool.mem_map, 0, pool.dirty * sizeof(struct page));
+		memset(pool.free_map, 0, pool.dirty);
+		/* memset, not MADV_DONTNEED: the next run touches these frames
+		 * again, and a page fault costs more than clearing 4 KiB */
+		memset(pool.data, 0, bytes);
+		pool.dirty = 0;
+	}
+	return 0;
+}
+
+/* Append the untouched frames below @end to the free list (zone.lock). */
+static void materialize_locked(unsigned long end)
+{
+	for (unsigned long pfn = zone.untouched; pfn < end; pfn++) {
+		struct page *page = &zone.mem_map[pfn];
+
+		list_add_tail(&page->lru, &zone.free_list);
+		zone.free_map[pfn] = 1;
+	}
+	if (end > zone.untouched)
+		zone.untouched = end;
+}
+
+static bool frame_free_locked(unsigned long pfn)
+{
+	return pfn >= zone.untouched || zone.free_map[pfn];
+}
+
 int mmn_mem_init(const struct mmn_mem_config *cfg)
 {
 	unsigned long n = cfg && cfg->nr_frames ? cfg->nr_frames : 16384;
-	size_t bytes;
+	struct page *zero;
+	int err;
 
 	if (zone.ready || n < 2)
 		return -EINVAL;
-	bytes = n * PAGE_SIZE;
-	zone.data = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (zone.data == MAP_FAILED)
-		return -ENOMEM;
-	zone.mem_map = calloc(n, sizeof(struct page));
-	zone.free_map = calloc(n, 1);
-	if (!zone.mem_map || !zone.free_map) {
-		free(zone.mem_map);
-		free(zone.free_map);
-		munmap(zone.data, bytes);
-		return -ENOMEM;
-	}
+	err = pool_get(n);
+	if (err)
+		return err;
+	zone.data = pool.data;
+	zone.mem_map = pool.mem_map;
+	zone.free_map = pool.free_map;
 	zone.nr_frames = n;
 	mmn_spin_lock_init(&zone.lock, "zone->lock");
 	INIT_LIST_HEAD(&zone.free_list);
-	zone.nr_free = 0;
 	memset(zone.stat, 0, sizeof(zone.stat));
-	for (unsigned long pfn = 0; pfn < n; pfn++) {
-		struct page *page = &zone.mem_map[pfn];
-
-		INIT_LIST_HEAD(&page->lru);
-		if (pfn == ZERO_PFN) {
-			page->flags = 1UL << PG_reserved | 1UL << PG_uptodate;
-			page->_refcount = 1;
-			continue;
-		}
-		list_add_tail(&page->lru, &zone.free_list);
-		zone.free_map[pfn] = 1;
-		zone.nr_free++;
-	}
+	zero = &zone.mem_map[ZERO_PFN];
+	INIT_LIST_HEAD(&zero->lru);
+	zero->flags = 1UL << PG_reserved | 1UL << PG_uptodate;
+	zero->_refcount = 1;
+	zone.untouched = ZERO_PFN + 1;
+	zone.nr_free = n - 1;
+	pool.dirty = zone.untouched;
 	__mmn_fork_init();
 	__mmn_rmap_ids_reset();
 	__mmn_shmem_ids_reset();
@@ -96,9 +181,9 @@ void mmn_mem_exit(void)
 	__mmn_mmap_exit();
 	__mmn_fork_exit();
 	mmn_spin_lock_destroy(&zone.lock);
-	munmap(zone.data, zone.nr_frames * PAGE_SIZE);
-	free(zone.mem_map);
-	free(zone.free_map);
+	/* keep the mappings; the next mmn_mem_init() clears what we took */
+	if (zone.untouched > pool.dirty)
+		pool.dirty = zone.untouched;
 	memset(&zone, 0, sizeof(zone));
 }
 
@@ -183,10 +268,11 @@ static struct page *alloc_order9_locked(void)
 		unsigned long i;
 
 		for (i = 0; i < nr; i++)
-			if (!zone.free_map[base + i])
+			if (!frame_free_locked(base + i))
 				break;
 		if (i < nr)
 			continue;
+		materialize_locked(base + nr);
 		for (i = 0; i < nr; i++) {
 			list_del_init(&zone.mem_map[base + i].lru);
 			zone.free_map[base + i] = 0;
@@ -209,6 +295,11 @@ struct page *alloc_pages(unsigned int order)
 			page = list_first_entry(&zone.free_list, struct page, lru);
 			list_del_init(&page->lru);
 			zone.free_map[page_to_pfn(page)] = 0;
+			zone.nr_free--;
+		} else if (zone.untouched < zone.nr_frames) {
+			/* the list's logical tail: the lowest untouched frame */
+			page = &zone.mem_map[zone.untouched++];
+			INIT_LIST_HEAD(&page->lru);
 			zone.nr_free--;
 		}
 	} else {
@@ -389,9 +480,10 @@ bool PageLocked(struct page *page)
  */
 bool page_counts_valid(void)
 {
-	unsigned long nr_free = 0;
+	/* the untouched frames are pristine: free, no references */
+	unsigned long nr_free = zone.nr_frames - zone.untouched;
 
-	for (unsigned long pfn = 1; pfn < zone.nr_frames; pfn++) {
+	for (unsigned long pfn = 1; pfn < zone.untouched; pfn++) {
 		struct page *page = &zone.mem_map[pfn];
 		int ref = page_count(page), map = page_mapcount(page);
 
