@@ -169,6 +169,19 @@ static void gru_invalidate_range_end(struct mmu_notifier *mn,
 	wake_up_all(&gru->ms_wait_queue);
 }
 
+/* invalidate_page (era 2.6.33, and change_pte's fallback): PT lock held;
+ * 2.6.33's gru_invalidate_page() purges the one page. */
+static void gru_invalidate_page(struct mmu_notifier *mn, struct mm_struct *mm,
+				unsigned long address)
+{
+	struct gru *gru = mn_to_gru(mn);
+
+	address &= PAGE_MASK;
+	spin_lock(&gru->tlb_lock);
+	gru_flush_tlb_range(gru, address, address + PAGE_SIZE);
+	spin_unlock(&gru->tlb_lock);
+}
+
 /* release: exit_mmap or unregister.  Purge everything, no more dropins. */
 static void gru_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
@@ -184,6 +197,7 @@ static const struct mmu_notifier_ops gru_mmuops = {
 	.invalidate_range_start = gru_invalidate_range_start,
 	.invalidate_range_end = gru_invalidate_range_end,
 	.release = gru_release,
+	.invalidate_page = gru_invalidate_page,	/* 2.6.33 */
 };
 
 /* ---- dropins ------------------------------------------------------------ */

@@ -285,6 +285,24 @@ static void kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 	spin_unlock(&kvm->mmu_lock);
 }
 
+/*
+ * invalidate_page (era 2.6.33; also change_pte's fallback there): PT lock
+ * held, atomic.  2.6.33's kvm_mmu_notifier_invalidate_page(): under
+ * mmu_lock bump the sequence and unmap the spte, before the page can go.
+ */
+static void kvm_mmu_notifier_invalidate_page(struct mmu_notifier *mn,
+					     struct mm_struct *mm,
+					     unsigned long address)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	address &= PAGE_MASK;
+	spin_lock(&kvm->mmu_lock);
+	WRITE_ONCE(kvm->mmu_invalidate_seq, kvm->mmu_invalidate_seq + 1);
+	kvm_unmap_hva_range(kvm, address, address + PAGE_SIZE);
+	spin_unlock(&kvm->mmu_lock);
+}
+
 /* Aging: PT lock held by the caller, atomic. */
 static int kvm_age_range(struct kvm *kvm, unsigned long start,
 			 unsigned long end, bool clear)
@@ -346,6 +364,7 @@ static const struct mmu_notifier_ops kvm_mmu_notifier_ops = {
 	.clear_young = kvm_mmu_notifier_clear_young,
 	.test_young = kvm_mmu_notifier_test_young,
 	.release = kvm_mmu_notifier_release,
+	.invalidate_page = kvm_mmu_notifier_invalidate_page,	/* 2.6.33 */
 };
 
 /* ---- the deferred form's worker ------------------------------------ */

@@ -415,7 +415,11 @@ void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr
 	if (pmd_trans_huge(pmdp_get(pmd)))
 		__split_huge_pmd_locked(vma, pmd, haddr);
 	spin_unlock(ptl);
-	mmu_notifier_invalidate_range_end(&range);
+	/* era: 6.1's __split_huge_pmd ends with only_end (no invalidate_range) */
+	if (mmn_era == MMN_ERA_6_1)
+		mmu_notifier_invalidate_range_only_end(&range);
+	else
+		mmu_notifier_invalidate_range_end(&range);
 }
 
 void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long addr)

@@ -180,6 +180,16 @@ spinlock_t *pmd_lock(struct mm_struct *mm, pmd_t *pmd);
 void set_pte_at(struct mm_struct *mm, unsigned long addr, pte_t *ptep, pte_t pte);
 pte_t ptep_get_and_clear(struct mm_struct *mm, unsigned long addr, pte_t *ptep);
 pte_t ptep_clear_flush(struct vm_area_struct *vma, unsigned long addr, pte_t *ptep);
+pte_t ptep_clear_flush_notify(struct vm_area_struct *vma, unsigned long addr,
+			      pte_t *ptep);
+void set_pte_at_notify(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
+		       pte_t pte);
+/* era: 2.6.33 has no range pair around one-page invalidations (COW, KSM,
+ * reclaim, migration): invalidate_page / change_pte under the PTL only */
+static inline bool mm_era_page_range_pair(void)
+{
+	return mmn_era != MMN_ERA_2_6_33;
+}
 void ptep_set_wrprotect(struct mm_struct *mm, unsigned long addr, pte_t *ptep);
 /* Accessed/dirty update on the pte (fault path); true if it changed. */
 bool ptep_set_access_flags(struct vm_area_struct *vma, unsigned long addr,

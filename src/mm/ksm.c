@@ -212,14 +212,8 @@ static struct vm_area_struct *find_mergeable_vma(struct mm_struct *mm,
 	return vma;
 }
 
-/* 6.12: set_pte_at; 6.1 and 2.6.33: change_pte first (set_pte_at_notify). */
-static void set_pte_at_notify(struct mm_struct *mm, unsigned long addr,
-			      pte_t *ptep, pte_t pte)
-{
-	if (mmn_era != MMN_ERA_6_12)
-		mmu_notifier_change_pte(mm, addr, pte);
-	set_pte_at(mm, addr, ptep, pte);
-}
+/* set_pte_at_notify() (pgtable.c): 6.12 set_pte_at; 6.1 change_pte then
+ * set_pte_at; 2.6.33 set_pte_at then change_pte, with no range pair. */
 
 /* ---- the two pte operations ------------------------------------------- */
 
@@ -237,7 +231,8 @@ static int write_protect_page(struct vm_area_struct *vma, struct page *page,
 		return -EFAULT;
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
-	mmu_notifier_invalidate_range_start(&range);
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_start(&range);
 	ptep = page_vma_mapped_pte(page, vma, addr, &ptl);
 	if (!ptep)
 		goto out_mn;
@@ -264,7 +259,8 @@ static int write_protect_page(struct vm_area_struct *vma, struct page *page,
 out_unlock:
 	pte_unmap_unlock(ptep, ptl);
 out_mn:
-	mmu_notifier_invalidate_range_end(&range);
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_end(&range);
 	return err;
 }
 
@@ -282,7 +278,8 @@ static int replace_page(struct vm_area_struct *vma, struct page *page,
 		return -EFAULT;
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
-	mmu_notifier_invalidate_range_start(&range);
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_start(&range);
 	ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!ptep)
 		goto out_mn;
@@ -306,7 +303,8 @@ static int replace_page(struct vm_area_struct *vma, struct page *page,
 	ksm_pass_merged++;
 	err = 0;
 out_mn:
-	mmu_notifier_invalidate_range_end(&range);
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_end(&range);
 	return err;
 }
 

@@ -241,7 +241,9 @@ static int wp_page_copy(struct vm_fault *vmf)
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm,
 				vmf->address & PAGE_MASK,
 				(vmf->address & PAGE_MASK) + PAGE_SIZE);
-	mmu_notifier_invalidate_range_start(&range);
+	/* era: 2.6.33's do_wp_page has no range pair, only change_pte */
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_start(&range);
 
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
 	if (likely(vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
@@ -252,9 +254,18 @@ static int wp_page_copy(struct vm_fault *vmf)
 		 * Clear and flush first, then install the new pte, so no TLB
 		 * (CPU or secondary) holds the old one next to the new one.
 		 */
-		ptep_clear_flush(vma, vmf->address, vmf->pte);
+		/*
+		 * era: 6.1 ptep_clear_flush_notify (invalidate_range under
+		 * the PTL) and set_pte_at_notify (change_pte); 2.6.33 a
+		 * plain ptep_clear_flush and set_pte_at_notify (set_pte_at,
+		 * then change_pte); 6.12 neither.
+		 */
+		if (mmn_era == MMN_ERA_6_1)
+			ptep_clear_flush_notify(vma, vmf->address, vmf->pte);
+		else
+			ptep_clear_flush(vma, vmf->address, vmf->pte);
 		page_add_new_anon_rmap(new_page, vma, vmf->address);
-		set_pte_at(mm, vmf->address, vmf->pte, entry);
+		set_pte_at_notify(mm, vmf->address, vmf->pte, entry);
 		if (old_page)
 			page_remove_rmap(old_page, vma);
 		/* what is put below is now the old pte's reference */
@@ -262,7 +273,11 @@ static int wp_page_copy(struct vm_fault *vmf)
 	}
 	if (vmf->pte)
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
-	mmu_notifier_invalidate_range_end(&range);
+	/* era: 6.1 only_end (invalidate_range was called under the PTL) */
+	if (mmn_era == MMN_ERA_6_1)
+		mmu_notifier_invalidate_range_only_end(&range);
+	else if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_end(&range);
 	if (new_page)
 		put_page(new_page);
 	/* the copied-from page may now be a swap-cache page nothing can

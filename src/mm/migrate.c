@@ -80,12 +80,19 @@ static bool try_to_migrate_one(struct page *page, struct vm_area_struct *vma,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address,
 				address + PAGE_SIZE);
-	mmu_notifier_invalidate_range_start(&range);
+	/* era: 2.6.33: no range pair, invalidate_page under the PTL */
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_start(&range);
 	ptep = page_vma_mapped_pte(page, vma, address, &ptl);
 	if (!ptep)
 		goto out;
 	anon_exclusive = PageAnon(page) && PageAnonExclusive(page);
-	pteval = ptep_clear_flush(vma, address, ptep);
+	/* era: 2.6.33 invalidate_page under the PTL; 6.1 calls no
+	 * invalidate_range here (the migration entry is non-present) */
+	if (mmn_era == MMN_ERA_2_6_33)
+		pteval = ptep_clear_flush_notify(vma, address, ptep);
+	else
+		pteval = ptep_clear_flush(vma, address, ptep);
 	if (pte_dirty(pteval))
 		SetPageDirty(page);
 	if (pte_write(pteval))
@@ -104,7 +111,8 @@ static bool try_to_migrate_one(struct page *page, struct vm_area_struct *vma,
 	put_page(page);			/* the pte's reference */
 	pte_unmap_unlock(ptep, ptl);
 out:
-	mmu_notifier_invalidate_range_end(&range);
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_end(&range);
 	return true;
 }
 

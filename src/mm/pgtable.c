@@ -222,6 +222,50 @@ pte_t ptep_clear_flush(struct vm_area_struct *vma, unsigned long addr, pte_t *pt
 	return old;
 }
 
+/*
+ * ptep_clear_flush_notify(): P+F, then the secondary MMUs hear of the page
+ * under the PT lock, per era:
+ *   6.12    nothing more (the flush's arch_invalidate_secondary_tlbs);
+ *   6.1     mmu_notifier_invalidate_range(addr, addr + PAGE_SIZE);
+ *   2.6.33  mmu_notifier_invalidate_page(addr) (the page is freed after).
+ */
+pte_t ptep_clear_flush_notify(struct vm_area_struct *vma, unsigned long addr,
+			      pte_t *ptep)
+{
+	pte_t old = ptep_clear_flush(vma, addr, ptep);
+
+	addr &= PAGE_MASK;
+	if (mmn_era == MMN_ERA_6_1)
+		mmu_notifier_invalidate_range(vma->vm_mm, addr, addr + PAGE_SIZE);
+	else if (mmn_era == MMN_ERA_2_6_33)
+		mmu_notifier_invalidate_page(vma->vm_mm, addr);
+	return old;
+}
+
+/*
+ * set_pte_at_notify(): the pte now maps another page.  6.1: change_pte,
+ * then set_pte_at (include/linux/mmu_notifier.h since 3.7); 2.6.33:
+ * set_pte_at first, then change_pte; 6.12: plain set_pte_at.
+ */
+void set_pte_at_notify(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
+		       pte_t pte)
+{
+	switch (mmn_era) {
+	case MMN_ERA_6_1:
+		mmu_notifier_change_pte(mm, addr, pte);
+		set_pte_at(mm, addr, ptep, pte);
+		break;
+	case MMN_ERA_2_6_33:
+		set_pte_at(mm, addr, ptep, pte);
+		mmu_notifier_change_pte(mm, addr, pte);
+		break;
+	case MMN_ERA_6_12:
+	default:
+		set_pte_at(mm, addr, ptep, pte);
+		break;
+	}
+}
+
 void ptep_set_wrprotect(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
 {
 	set_pte_at(mm, addr, ptep, pte_wrprotect(ptep_get(ptep)));

@@ -11,10 +11,11 @@
  *             as x86 does since 6.6; flush_tlb_mm() flushes [0, ULONG_MAX).
  *             Called wherever the CPU flush is: under the PT lock from
  *             ptep_clear_flush(), after range_end from tlb_finish_mmu().
- *   era 6.1   (not yet) invalidate_range is called from the
- *             *_clear_flush_notify helpers, range_end and the gather flush,
- *             not from here.
- *   2.6.33    (not yet) nothing from the flush itself.
+ *   era 6.1   invalidate_range is called from the *_clear_flush_notify
+ *             helpers (pgtable.c), range_end (the core) and the gather
+ *             flush (tlb_flush_mmu_tlbonly below), not from here.
+ *   2.6.33    nothing from the flush itself (invalidate_page from
+ *             ptep_clear_flush_notify, range start/end around the zap).
  *
  * mmu_gather: zap defers the put_page() of every page it unmapped and the
  * freeing of page tables; tlb_finish_mmu() first flushes the gathered
@@ -122,6 +123,10 @@ void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 		flush_tlb_mm(tlb->mm);
 	else
 		flush_tlb_mm_range(tlb->mm, tlb->start, tlb->end);
+	/* era: 6.1's tlb_flush_mmu_tlbonly() tells the secondary TLBs
+	 * (fullmm: exit, whose notifiers are released already) */
+	if (mmn_era == MMN_ERA_6_1 && !tlb->fullmm)
+		mmu_notifier_invalidate_range(tlb->mm, tlb->start, tlb->end);
 	__tlb_reset_range(tlb);
 }
 

@@ -230,13 +230,16 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address,
 				address + PAGE_SIZE);
-	mmu_notifier_invalidate_range_start(&range);
+	/* era: 2.6.33: no range pair, invalidate_page under the PTL */
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_start(&range);
 	ptep = page_vma_mapped_pte(page, vma, address, &ptl);
 	if (!ptep)
 		goto out;
 	anon_exclusive = PageAnon(page) && PageAnonExclusive(page);
 	/* P+F under the PTL: no TLB may keep the page once it can be freed */
-	pteval = ptep_clear_flush(vma, address, ptep);
+	/* era: 6.1 invalidate_range, 2.6.33 invalidate_page, under the PTL */
+	pteval = ptep_clear_flush_notify(vma, address, ptep);
 	if (pte_dirty(pteval))
 		SetPageDirty(page);
 
@@ -281,7 +284,8 @@ discard:
 unlock:
 	pte_unmap_unlock(ptep, ptl);
 out:
-	mmu_notifier_invalidate_range_end(&range);
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_end(&range);
 	return ret;
 }
 

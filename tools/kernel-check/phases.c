@@ -28,14 +28,14 @@
  * Era 6.1's legacy call sites: set_pte_at_notify() -> change_pte (COW,
  * KSM), invalidate_range under the PT lock from the *_clear_flush_notify
  * helpers and from the TLB-gather flush.  The notifier core calls
- * invalidate_range from range_end, and KSM calls change_pte, but (measured
- * with this set to 1) COW's change_pte and PT-lock invalidate_range,
- * reclaim's and the zap's PT-lock invalidate_range and the TLB-gather
- * flush's invalidate_range are not in the lab yet (issue 5).  While this is 0, era 6.1 comparisons drop change_pte
- * and invalidate_range on both sides (rule legacy-6.1-not-modelled) and
- * say so.  Set it to 1 when src/mm has them.
+ * invalidate_range from range_end (only_end in COW and THP split), KSM and
+ * COW call change_pte, ptep_clear_flush_notify (COW, reclaim) and the
+ * gather flush (tlb_flush_mmu_tlbonly) call invalidate_range: the lab has
+ * them all (issue 5), so the comparer checks them.  Set to 0 to drop
+ * change_pte and invalidate_range on both sides (rule
+ * legacy-6.1-not-modelled).
  */
-#define KC_LAB_HAS_61_LEGACY_SITES 0
+#define KC_LAB_HAS_61_LEGACY_SITES 1
 
 #define PG		4096UL
 #define A		(KC_ARENA + 0x0000000UL)
