@@ -541,10 +541,16 @@ void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct **vmas, int n,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vmas[0]->vm_mm,
 				start, end);
+	/* era: 2.6.33's mmu_gather is per-CPU (get_cpu_var): S, the zap
+	 * and E run with preemption off */
+	if (mmn_era == MMN_ERA_2_6_33)
+		mmn_preempt_disable();
 	mmu_notifier_invalidate_range_start(&range);
 	for (int i = 0; i < n; i++)
 		unmap_single_vma(tlb, vmas[i], start, end);
 	mmu_notifier_invalidate_range_end(&range);
+	if (mmn_era == MMN_ERA_2_6_33)
+		mmn_preempt_enable();
 }
 
 /* MADV_DONTNEED (and later truncate): CLEAR over one VMA's part. */
@@ -558,9 +564,16 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address, end);
 	tlb_gather_mmu(&tlb, mm);
+	/* era: 2.6.33 zap_page_range -> unmap_vmas inside the per-CPU
+	 * gather, preemption off (truncate: also under the i_mmap_lock
+	 * spinlock) */
+	if (mmn_era == MMN_ERA_2_6_33)
+		mmn_preempt_disable();
 	mmu_notifier_invalidate_range_start(&range);
 	unmap_single_vma(&tlb, vma, address, end);
 	mmu_notifier_invalidate_range_end(&range);
+	if (mmn_era == MMN_ERA_2_6_33)
+		mmn_preempt_enable();
 	tlb_finish_mmu(&tlb);
 }
 
