@@ -1233,8 +1233,9 @@ TEST(seq_dontneed)
 }
 
 /* mprotect: PROTECTION_VMA over the range from the first populated PUD;
- * RO flushes (after range_end), RW does not need to (x86
- * pte_needs_flush); nothing when no PUD of the range is populated */
+ * RO flushes (after range_end), and so does RW where it makes exclusive
+ * pages writable at once (x86 flushes on an RW change either way);
+ * nothing when no PUD of the range is populated */
 TEST(seq_mprotect)
 {
 	struct seq_fixture f = { 0 };
@@ -1250,7 +1251,8 @@ TEST(seq_mprotect)
 	EXPECT_LOG(&f,
 		"interval PROTECTION_VMA [+0x0,+0x10000) blk=1 seq=5\n"
 		"start PROTECTION_VMA [+0x0,+0x10000) blk=1 atomic=0\n"
-		"end PROTECTION_VMA [+0x0,+0x10000) blk=1 atomic=0\n");
+		"end PROTECTION_VMA [+0x0,+0x10000) blk=1 atomic=0\n"
+		"arch_invalidate_secondary_tlbs [+0x0,+0x10000) atomic=0\n");
 	ASSERT_EQ(mmn_mprotect(f.mm, F, PG(4), PROT_READ), 0);
 	EXPECT_LOG(&f, "");
 	seq_teardown(&f);

@@ -25,7 +25,12 @@
  */
 #include "mm/internal.h"
 
-/* x86 pte_needs_flush(): permissions taken away, or the pfn changed. */
+/*
+ * x86 pte_needs_flush() (pte_flags_need_flush(), accessed bit ignored):
+ * the pfn changed, PRESENT or DIRTY was cleared, or RW/USER/PSE changed in
+ * either direction -- x86 flushes when write permission is given back too
+ * (the real 6.12 trace of mprotect RW shows it).
+ */
 static bool pte_needs_flush(pte_t oldpte, pte_t newpte)
 {
 	uint64_t diff = oldpte.pte ^ newpte.pte;
@@ -34,9 +39,27 @@ static bool pte_needs_flush(pte_t oldpte, pte_t newpte)
 		return false;
 	if (pte_pfn(oldpte) != pte_pfn(newpte))
 		return true;
-	if (diff & oldpte.pte & (_PAGE_PRESENT | _PAGE_RW))
+	if (diff & oldpte.pte & (_PAGE_PRESENT | _PAGE_DIRTY))
 		return true;
-	return diff & (_PAGE_USER | _PAGE_PSE);
+	return diff & (_PAGE_RW | _PAGE_USER | _PAGE_PSE);
+}
+
+/*
+ * can_change_pte_writable(): mprotect may make a pte writable at once when
+ * no write fault is needed to learn anything: an exclusive anonymous page
+ * of a private mapping (no COW to break), a dirty pte of a shared one.
+ */
+static bool can_change_pte_writable(struct vm_area_struct *vma,
+				    unsigned long addr, pte_t pte)
+{
+	struct page *page;
+
+	if (!(vma->vm_flags & VM_WRITE) || pte_protnone(pte))
+		return false;
+	if (vma->vm_flags & VM_SHARED)
+		return pte_dirty(pte);
+	page = vm_normal_page(vma, addr, pte);
+	return page && PageAnon(page) && PageAnonExclusive(page);
 }
 
 static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
@@ -57,6 +80,9 @@ static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			continue;	/* none; swap entries come later */
 		oldpte = ptep_modify_prot_start(vma, addr, pte);
 		ptent = pte_modify(oldpte, newprot);
+		/* MM_CP_TRY_CHANGE_WRITABLE, as mprotect() asks */
+		if (!pte_write(ptent) && can_change_pte_writable(vma, addr, ptent))
+			ptent = pte_mkwrite(ptent);
 		ptep_modify_prot_commit(vma, addr, pte, oldpte, ptent);
 		if (pte_needs_flush(oldpte, ptent))
 			tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
