@@ -57,7 +57,7 @@ fuzz:
 
 # The seed catalogue: every case of the 2010 thread, every driver form,
 # every era; one line per instance with its verdict and a one-line cause.
-DEMO_RUNS ?= 200
+DEMO_RUNS ?= 1000
 demo: build
 	./build/mmnlab run scenarios/seed --runs $(DEMO_RUNS) --jobs $(JOBS) --why --no-time
 

@@ -186,6 +186,9 @@ void mmn_ksm_counts(unsigned long *pages_shared, unsigned long *pages_sharing);
  * and whether the pte is writable; -ENOENT if none. */
 int mmn_follow_pte(struct mm_struct *mm, unsigned long va, unsigned long *pfn,
 		   bool *writable);
+/* The same without the PT lock (a hardware walker's single read). */
+int mmn_follow_pte_lockless(struct mm_struct *mm, unsigned long va,
+			    unsigned long *pfn, bool *writable);
 
 #ifdef __cplusplus
 }

@@ -240,8 +240,9 @@ int gru_try_dropin(struct mmn_device *dev, unsigned long va, bool write)
 		ret = -EAGAIN;
 		goto out;
 	}
-	/* atomic_pte_lookup(): the CPU page table, now */
-	if (mmn_follow_pte(dev->mm, va, &pfn, &writable) ||
+	/* atomic_pte_lookup(): the CPU page table, now, without the PT lock
+	 * (which the invalidation may hold while it takes tlb_lock) */
+	if (mmn_follow_pte_lockless(dev->mm, va, &pfn, &writable) ||
 	    (write && !writable)) {
 		ret = -EAGAIN;		/* not (writably) mapped: fault it in */
 		goto out;

@@ -158,6 +158,44 @@ int mmn_store(struct mm_struct *mm, unsigned long va, uint64_t val)
 	}
 }
 
+/*
+ * The same lookup without the PT lock, as a hardware walker or GRU's
+ * atomic_pte_lookup() reads the page table: one atomic read of the leaf.
+ */
+int mmn_follow_pte_lockless(struct mm_struct *mm, unsigned long va,
+			    unsigned long *pfn, bool *writable)
+{
+	pmd_t *pmd = mm_find_pmd(mm, va);
+	spinlock_t *ptl;
+	uint64_t entry;
+	pmd_t pmdval;
+	pte_t *pte;
+
+	if (!pmd)
+		return -ENOENT;
+	pmdval = pmdp_get(pmd);
+	if (pmd_none(pmdval))
+		return -ENOENT;
+	if (pmdval.pmd & _PAGE_PSE) {
+		entry = pmdval.pmd;
+		if (!(entry & _PAGE_PRESENT))
+			return -ENOENT;
+		*pfn = ((entry & _PAGE_PFN_MASK) >> PAGE_SHIFT) +
+		       ((va & ~PMD_MASK) >> PAGE_SHIFT);
+		*writable = entry & _PAGE_RW;
+		return 0;
+	}
+	pte = pte_offset_map_nolock(mm, pmd, va, &ptl);
+	if (!pte)
+		return -ENOENT;
+	entry = __atomic_load_n(&pte->pte, __ATOMIC_RELAXED);
+	if (!(entry & _PAGE_PRESENT))
+		return -ENOENT;
+	*pfn = (entry & _PAGE_PFN_MASK) >> PAGE_SHIFT;
+	*writable = entry & _PAGE_RW;
+	return 0;
+}
+
 int mmn_follow_pte(struct mm_struct *mm, unsigned long va, unsigned long *pfn,
 		   bool *writable)
 {
