@@ -4,7 +4,7 @@
 #               ASan+UBSan (build-asan/), and the threaded tests under TSan
 #               (build-tsan/)
 #   make demo   build, run the demo
-#   make bench  build the benchmarks and run them
+#   make bench  build the benchmarks and run them (docs/BENCHMARKS.md)
 #   make kernel-check  record the notifier callbacks of real Debian 6.1 and
 #               6.12 kernels under QEMU (TCG) and compare them with the lab
 #               (docs/validation.md; needs root and the Debian archive)

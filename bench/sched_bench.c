@@ -4,7 +4,7 @@
  * other ways of running one agent at a time (swapcontext, and a baton
  * passed between real threads), and whole executions per second.
  *
- *	sched_bench [rounds]
+ *	sched_bench [--smoke] [rounds]
  *
  * Seeded and deterministic in what it runs; only the clock varies.
  */
@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <ucontext.h>
 
@@ -143,7 +144,9 @@ static void executions(enum mmn_explore_strategy s, int points, bool isolate, un
 int main(int argc, char **argv)
 {
 	struct mmn_rt_config rc = { .backend = MMN_BACKEND_THREADS };
-	unsigned long rounds = argc > 1 ? strtoul(argv[1], NULL, 0) : 2000000;
+	bool smoke = argc > 1 && !strcmp(argv[1], "--smoke");
+	unsigned long rounds = smoke ? 2000 : argc > 1 ? strtoul(argv[1], NULL, 0) : 2000000;
+	unsigned long div = smoke ? 1000 : 1;	/* executions: 1/1000 when smoke */
 	double ctl, uc, bt;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -156,11 +159,11 @@ int main(int argc, char **argv)
 	printf("  swapcontext                    %7.1f ns  (%.1fx)\n", uc, uc / ctl);
 	printf("  baton between threads (cond)   %7.1f ns  (%.1fx)\n", bt, bt / ctl);
 	printf("executions (mmn_explore):\n");
-	executions(MMN_STRATEGY_RANDOM, 2, false, 100000);
-	executions(MMN_STRATEGY_PCT, 2, false, 100000);
-	executions(MMN_STRATEGY_RANDOM, 50, false, 20000);
-	executions(MMN_STRATEGY_RANDOM, 2, true, 100000);
-	executions(MMN_STRATEGY_RANDOM, 50, true, 20000);
+	executions(MMN_STRATEGY_RANDOM, 2, false, 100000 / div);
+	executions(MMN_STRATEGY_PCT, 2, false, 100000 / div);
+	executions(MMN_STRATEGY_RANDOM, 50, false, 20000 / div);
+	executions(MMN_STRATEGY_RANDOM, 2, true, 100000 / div);
+	executions(MMN_STRATEGY_RANDOM, 50, true, 20000 / div);
 	mmn_rt_exit();
 	__mmn_ctl_pool_drain();
 	return 0;
