@@ -18,76 +18,8 @@
 #include "mirrors/dmirror.h"
 #include "mm/internal.h"
 
-#define PG	PAGE_SIZE
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS)
+#include "mm_util.h"
 
-#ifndef EXPECT_GE
-#define EXPECT_GE(a, b) __H_CMP(0, a, >=, b)
-#define EXPECT_GT(a, b) __H_CMP(0, a, >, b)
-#endif
-
-#define VAL_A	0xaaaa0001ULL
-#define VAL_B	0xbbbb0002ULL
-#define VAL_C	0xcccc0003ULL
-
-static uint64_t ld(struct mm_struct *mm, unsigned long va)
-{
-	uint64_t v = 0xdeadbeef;
-
-	if (mmn_load(mm, va, &v))
-		return 0xbad;
-	return v;
-}
-
-static unsigned long pfn_at(struct mm_struct *mm, unsigned long va)
-{
-	unsigned long pfn;
-
-	if (mmn_follow_pte(mm, va, &pfn, NULL))
-		return 0;
-	return pfn;
-}
-
-static __attribute__((unused)) struct mmn_mem_stats stats(void)
-{
-	struct mmn_mem_stats st;
-
-	mmn_mem_stats(&st);
-	return st;
-}
-
-/* The recorder's lines, with a zero offset spelled "0" (see test_mm.c). */
-static const char *rec_text(struct mmn_recorder *rec)
-{
-	static char buf[8192];
-	const char *t = mmn_recorder_text(rec);
-	size_t o = 0;
-
-	for (size_t i = 0; t[i] && o + 1 < sizeof(buf); i++) {
-		if (i > 0 && (t[i - 1] == '[' || t[i - 1] == '+') &&
-		    !strncmp(&t[i], "0x0,", 4)) {
-			buf[o++] = '0';
-			i += 2;
-			continue;
-		}
-		buf[o++] = t[i];
-	}
-	buf[o] = 0;
-	return buf;
-}
-
-static struct mmn_recorder *rec_on(struct mm_struct *mm, unsigned long base,
-				   unsigned int flags)
-{
-	int err;
-	struct mmn_recorder *rec = mmn_recorder_create(mm, flags, &err);
-
-	if (rec)
-		mmn_recorder_set_base(rec, base);
-	return rec;
-}
 
 static struct file *mkfile(unsigned long size)
 {
