@@ -470,6 +470,7 @@ struct window {
 	int event;			/* enum mmu_notifier_event, or -1 */
 	bool removes;			/* else: lowers protection only */
 	uint64_t t_enter;		/* the callback began */
+	bool flush;			/* a TLB-flush style callback (no end) */
 	uint64_t t_contract, t_end;	/* t_end == UINT64_MAX: open */
 	char what[128];
 };
@@ -668,8 +669,8 @@ void __mmn_check_contract(const void *sub, enum mmn_contract kind,
 	 * Only the range-start style contracts have a matching end; the
 	 * others close at once (the pte change already happened).
 	 */
-	w->t_end = (kind == MMN_CONTRACT_RANGE_START || kind == MMN_CONTRACT_INTERVAL) ?
-		   UINT64_MAX : now;
+	w->flush = !(kind == MMN_CONTRACT_RANGE_START || kind == MMN_CONTRACT_INTERVAL);
+	w->t_end = w->flush ? now : UINT64_MAX;
 	snprintf(w->what, sizeof(w->what), "%s %s [%#lx-%#lx) of %s by task %s/%d",
 		 contract_names[kind],
 		 event >= 0 ? mmu_notifier_event_name(event) : "",
@@ -836,6 +837,15 @@ static const struct window *check_windows(struct mmn_device *dev,
 			continue;
 		}
 		/* w->t_enter < s->born */
+		/*
+		 * A translation made while a TLB-flush style callback ran was
+		 * made from the ptes as they are after the change: the flush
+		 * promised nothing about it.  (Judging it by what the primary
+		 * maps now would race with the next pte transaction, which
+		 * will flush in its own time.)
+		 */
+		if (w->flush)
+			continue;
 		if (w->t_end > s->born || (s->stale_at_birth && !latest_closed_seen)) {
 			/* the same frame, freed and mapped there again, is
 			 * not the frame the translation was made for */
