@@ -197,6 +197,24 @@ TEST(error_declarations)
 	ASSERT_PARSE_ERROR("expect era 9 ok\n", "unknown era '9'");
 	ASSERT_PARSE_ERROR("expect nodrv/x ok\n", "unknown driver 'nodrv'");
 	ASSERT_PARSE_ERROR("expect kvm/sloppy ok\n", "driver 'kvm' has no form 'sloppy'");
+	ASSERT_PARSE_ERROR("file F pages 1\nfile G pages 1\nfile H pages 1\nfile I pages 1\nfile J pages 1\n",
+			   "too many files (at most 4)");
+	ASSERT_PARSE_ERROR("file F pages 2\nprocess P\ncpu T on P {\n truncate F 2000\n}\n",
+			   "a size in pages 2000 is out of range [0, 1024]");
+	ASSERT_PARSE_ERROR("file F pages 2\nprocess P\ncpu T on P {\n punch F 2 1\n}\n",
+			   "a page of the file 2 is out of range [0, 1]");
+	ASSERT_PARSE_ERROR("file F pages 2\nprocess P\ncpu T on P {\n punch F 1 2\n}\n",
+			   "a page count inside the file 2 is out of range [1, 1]");
+	ASSERT_PARSE_ERROR("process P\nmap A in P private rw pages 512 thp\ncpu T on P {\n mremap A\n}\n",
+			   "'mremap' moves anonymous mappings without 'thp' only");
+	{
+		char many[2048];
+		size_t n = 0;
+
+		for (int i = 0; i <= SCN_MAX_EXPECT; i++)
+			n += (size_t)snprintf(many + n, sizeof(many) - n, "expect ok\n");
+		ASSERT_PARSE_ERROR(many, "too many 'expect' lines (at most 32)");
+	}
 	ASSERT_PARSE_ERROR("expect correct perhaps\n", "expected 'ok', 'maybe' or 'violation KIND', found 'perhaps'");
 }
 
