@@ -120,7 +120,9 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 	struct anon_vma_chain *avc;
 
 	mmap_assert_locked(mm);
-	if (likely(READ_ONCE(vma->anon_vma)))
+	/* acquire: pairs with the release below, so that a fault which sees
+	 * the anon_vma also sees it initialised (page_add_new_anon_rmap) */
+	if (likely(smp_load_acquire(&vma->anon_vma)))
 		return 0;
 	avc = calloc(1, sizeof(*avc));
 	if (!avc)
@@ -134,7 +136,7 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 	spin_lock(&mm->page_table_lock);
 	if (likely(!vma->anon_vma)) {
 		anon_vma_chain_link(vma, avc, anon_vma);
-		WRITE_ONCE(vma->anon_vma, anon_vma);
+		smp_store_release(&vma->anon_vma, anon_vma);
 		avc = NULL;
 	}
 	spin_unlock(&mm->page_table_lock);
@@ -221,7 +223,7 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
 			    unsigned long address)
 {
-	struct anon_vma *anon_vma = vma->anon_vma;
+	struct anon_vma *anon_vma = smp_load_acquire(&vma->anon_vma);
 
 	VM_WARN_ON(!anon_vma);
 	get_anon_vma(anon_vma);
