@@ -22,6 +22,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,48 +346,52 @@ static bool parse_num(struct parser *ps, uint64_t *v, uint64_t lo, uint64_t hi,
 	return true;
 }
 
-static int find_proc(const struct scn_scenario *s, const char *name)
+/*
+ * Index of @name in an array of @n declarations of @stride bytes, each
+ * starting with its char name[] (scn_proc, scn_map, scn_file, scn_mirror,
+ * scn_agent), or -1.
+ */
+static int find_named(const void *base, int n, size_t stride, const char *name)
 {
-	for (int i = 0; i < s->nprocs; i++)
-		if (!strcmp(s->procs[i].name, name))
+	for (int i = 0; i < n; i++)
+		if (!strcmp((const char *)base + (size_t)i * stride, name))
 			return i;
 	return -1;
+}
+
+#define FIND(arr, n, name) find_named((arr), (n), sizeof((arr)[0]), (name))
+_Static_assert(offsetof(struct scn_proc, name) == 0, "name first");
+_Static_assert(offsetof(struct scn_map, name) == 0, "name first");
+_Static_assert(offsetof(struct scn_file, name) == 0, "name first");
+_Static_assert(offsetof(struct scn_mirror, name) == 0, "name first");
+_Static_assert(offsetof(struct scn_agent, name) == 0, "name first");
+
+static int find_proc(const struct scn_scenario *s, const char *name)
+{
+	return FIND(s->procs, s->nprocs, name);
 }
 
 static int find_map(const struct scn_scenario *s, const char *name)
 {
-	for (int i = 0; i < s->nmaps; i++)
-		if (!strcmp(s->maps[i].name, name))
-			return i;
-	return -1;
+	return FIND(s->maps, s->nmaps, name);
 }
 
 static int find_file(const struct scn_scenario *s, const char *name)
 {
-	for (int i = 0; i < s->nfiles; i++)
-		if (!strcmp(s->files[i].name, name))
-			return i;
-	return -1;
+	return FIND(s->files, s->nfiles, name);
 }
 
 static int find_mirror(const struct scn_scenario *s, const char *name)
 {
-	for (int i = 0; i < s->nmirrors; i++)
-		if (!strcmp(s->mirrors[i].name, name))
-			return i;
-	return -1;
+	return FIND(s->mirrors, s->nmirrors, name);
 }
 
 /* Names share one namespace: processes, maps, mirrors, agents. */
 static bool name_taken(const struct scn_scenario *s, const char *name)
 {
-	if (find_proc(s, name) >= 0 || find_map(s, name) >= 0 ||
-	    find_mirror(s, name) >= 0 || find_file(s, name) >= 0)
-		return true;
-	for (int i = 0; i < s->nagents; i++)
-		if (!strcmp(s->agents[i].name, name))
-			return true;
-	return false;
+	return find_proc(s, name) >= 0 || find_map(s, name) >= 0 ||
+	       find_mirror(s, name) >= 0 || find_file(s, name) >= 0 ||
+	       FIND(s->agents, s->nagents, name) >= 0;
 }
 
 static bool parse_new_name(struct parser *ps, char *buf, const char *what)
