@@ -14,6 +14,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 
 #include <mmn/device.h>
@@ -60,6 +61,30 @@ TEST(missing_file_is_an_error)
 	EXPECT_FALSE(mmn_plugin_load("", &err));
 	ASSERT_STR_CONTAINS(err, "empty path");
 	free(err);
+}
+
+TEST(register_refuses_a_taken_name)
+{
+	static const char *const forms[] = { "correct", NULL };
+	static const struct mmn_driver fake_kvm = {
+		.abi_version = MMN_DEVICE_ABI_VERSION, .name = "kvm",
+		.summary = "a plugin that takes a built-in name", .forms = forms,
+	};
+	static const struct mmn_driver other = {
+		.abi_version = MMN_DEVICE_ABI_VERSION, .name = "other",
+		.summary = "a registered driver", .forms = forms,
+	};
+	int n = 0;
+
+	EXPECT_EQ(mmn_driver_register(&fake_kvm), -EEXIST);
+	EXPECT_TRUE(mmn_driver_is_builtin(mmn_driver_find("kvm")));
+	EXPECT_EQ(mmn_driver_register(&other), 0);
+	EXPECT_EQ(mmn_driver_register(&other), 0);	/* again: no-op */
+	EXPECT_EQ(mmn_driver_find("other"), &other);
+	EXPECT_FALSE(mmn_driver_is_builtin(&other));
+	for (int i = 0; mmn_driver_nth(i); i++)
+		n += mmn_driver_nth(i) == &other;
+	EXPECT_EQ(n, 1);
 }
 
 TEST(resolve_builtin_or_unknown)

@@ -109,6 +109,12 @@ void mmn_spte_make(struct mmn_device *dev, struct mmn_spte *s,
 		   unsigned long va, struct page *page, bool writable,
 		   unsigned int order);
 
+/* Demote the 2 MiB translation @huge into 1 << @huge->order 4 KiB ones
+ * over the same frames (@sub: that many entries), as a driver splitting a
+ * huge entry in place does: each keeps @huge's birth and permissions. */
+void mmn_spte_split(struct mmn_device *dev, const struct mmn_spte *huge,
+		    struct mmn_spte *sub);
+
 /* DMA through @s.  @va must lie inside @s.  Returns 0, or -EPERM for a
  * write through a read-only @s (no access happens). */
 int mmn_dev_read(struct mmn_device *dev, const struct mmn_spte *s,
@@ -138,6 +144,22 @@ struct mmn_driver {
 
 /* Built-in drivers, NULL-terminated. */
 extern const struct mmn_driver *const mmn_builtin_drivers[];
+
+#define MMN_MAX_PLUGIN_DRIVERS	8
+
+/*
+ * Make a plugin's driver (mmn_plugin_load()) one of the lab's drivers:
+ * found by name, listed, and part of every `mirror M *` expansion after
+ * the built-in ones.  Returns 0 (also if @drv is already registered),
+ * -EEXIST if another driver has its name, -ENOSPC past
+ * MMN_MAX_PLUGIN_DRIVERS.  Call before any run starts.
+ */
+int mmn_driver_register(const struct mmn_driver *drv);
+/* The @i-th driver, built-in ones first, then registered ones; NULL past
+ * the end. */
+const struct mmn_driver *mmn_driver_nth(int i);
+bool mmn_driver_is_builtin(const struct mmn_driver *drv);
+/* A built-in or registered driver by name, or NULL. */
 const struct mmn_driver *mmn_driver_find(const char *name);
 /* Index of @form in @drv->forms, or -1. */
 int mmn_driver_form(const struct mmn_driver *drv, const char *form);

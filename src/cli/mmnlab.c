@@ -53,16 +53,22 @@ static int cmd_version(int argc, char **argv)
 static int cmd_list(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: mmnlab list\n\nLists the built-in drivers with their forms, the eras, the scenario\noperations, the exploration strategies and the violation kinds.\n");
+		printf("usage: mmnlab list [--mirror-plugin FILE.so]...\n\nLists the drivers (built-in, then the plugins given) with their forms, the eras, the scenario\noperations, the exploration strategies and the violation kinds.\n");
 		return 0;
 	}
-	if (argc > 1) {
-		fprintf(stderr, "mmnlab list: unexpected argument '%s'\n", argv[1]);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--mirror-plugin")) {
+			if (mmn_cli_load_plugin("list", i + 1 < argc ? argv[i + 1] : NULL))
+				return 2;
+			i++;
+			continue;
+		}
+		fprintf(stderr, "mmnlab list: unexpected argument '%s'\n", argv[i]);
 		return 2;
 	}
 	printf("drivers:\n");
-	for (int i = 0; mmn_builtin_drivers[i]; i++) {
-		const struct mmn_driver *d = mmn_builtin_drivers[i];
+	for (int i = 0; mmn_driver_nth(i); i++) {
+		const struct mmn_driver *d = mmn_driver_nth(i);
 
 		printf("  %-10s %s\n", d->name, d->summary);
 		for (int f = 0; d->forms[f]; f++)

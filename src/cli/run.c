@@ -43,6 +43,7 @@ struct opts {
 	int jobs;			/* run: worker processes */
 	bool no_time;
 	bool seed_set;
+	int nplugins;			/* --mirror-plugin given */
 	const char *paths[256];
 	int npaths;
 };
@@ -51,10 +52,11 @@ static int usage_run(FILE *f, const char *cmd)
 {
 	if (!strcmp(cmd, "replay")) {
 		fprintf(f,
-			"usage: mmnlab replay TRACE [-v]\n\n"
+			"usage: mmnlab replay TRACE [-v] [--mirror-plugin FILE.so]\n\n"
 			"Re-runs the schedule recorded in TRACE (written by 'mmnlab explore')\n"
 			"exactly, and prints the execution: each agent's events, the\n"
-			"interleaving, the reports.\n");
+			"interleaving, the reports.  The plugins the trace names are\n"
+			"loaded again from where they were.\n");
 		return 0;
 	}
 	fprintf(f,
@@ -67,6 +69,10 @@ static int usage_run(FILE *f, const char *cmd)
 		"  --bound B        dfs preemption bound (default 2)\n"
 		"  --era E          run only under era E (6.12, 6.1, 2.6.33)\n"
 		"  --driver D[/F]   run only instances of driver D (form F)\n"
+		"  --mirror-plugin FILE.so\n"
+		"                   load a driver plugin (repeatable); it joins the\n"
+		"                   drivers (--driver, `mirror M NAME`, `mirror M *`);\n"
+		"                   without --driver only plugin instances run\n"
 		"  --keep-going     count every violating execution, not only the first\n"
 		"  --time-limit S   seconds per instance\n"
 		"  --no-isolate     run executions in this process (debugging)\n"
@@ -117,6 +123,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->cfg.preemption_bound = 2;
 	o->cfg.isolate = true;
 	o->cfg.shrink = true;
+	/* first, so that --driver and the scenario files know the plugins */
+	o->nplugins = mmn_cli_scan_plugins(cmd, argc, argv);
+	if (o->nplugins < 0)
+		return -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		unsigned long x;
@@ -188,6 +198,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			snprintf(o->driver, sizeof(o->driver), "%s", v);
 			i++;
+		} else if (!strcmp(a, "--mirror-plugin")) {
+			i++;		/* loaded by mmn_cli_scan_plugins() */
 		} else if (!strcmp(a, "--out") && !strcmp(cmd, "explore")) {
 			if (!v) {
 				fprintf(stderr, "mmnlab %s: --out needs a file name\n", cmd);
@@ -269,6 +281,14 @@ static bool report_has_kind(const char *report, int kind)
 	return false;
 }
 
+static bool instance_has_plugin(const struct scn_scenario *x)
+{
+	for (int i = 0; i < x->nmirrors; i++)
+		if (x->mirrors[i].driver && !mmn_driver_is_builtin(x->mirrors[i].driver))
+			return true;
+	return false;
+}
+
 static bool instance_selected(const struct opts *o, const struct scn_scenario *x)
 {
 	char label[96];
@@ -276,7 +296,7 @@ static bool instance_selected(const struct opts *o, const struct scn_scenario *x
 	if (o->era >= 0 && (int)x->era != o->era)
 		return false;
 	if (!o->driver[0])
-		return true;
+		return !o->nplugins || instance_has_plugin(x);
 	scn_instance_label(x, label, sizeof(label));
 	if (strchr(o->driver, '/'))
 		return !strcmp(label, o->driver);
@@ -284,13 +304,58 @@ static bool instance_selected(const struct opts *o, const struct scn_scenario *x
 	       label[strlen(o->driver)] == '/';
 }
 
-/* The identity of an instance, for trace files: "PATH era E mirror D/F". */
+/*
+ * The identity of an instance, for trace files: "PATH era E mirror D/F",
+ * then " plugin ABSPATH" for each plugin driver it binds, so that replay
+ * loads them again.
+ */
 static void instance_identity(const struct scn_scenario *x, char *buf, size_t n)
 {
 	char label[96];
+	size_t len;
 
 	scn_instance_label(x, label, sizeof(label));
 	snprintf(buf, n, "%s era %s mirror %s", x->file, mmn_era_name(x->era), label);
+	for (int i = 0; i < x->nmirrors; i++) {
+		const char *p = mmn_cli_plugin_path(x->mirrors[i].driver);
+
+		len = strlen(buf);
+		if (p && len < n)
+			snprintf(buf + len, n - len, " plugin %s", p);
+	}
+}
+
+/*
+ * The command that finds the same execution again: explore is
+ * deterministic in (scenario, instance, strategy, seed, runs), and writes
+ * the trace that `mmnlab replay` re-runs.
+ */
+static void instance_replay_command(const struct opts *o, const struct scn_scenario *x,
+				    char *buf, size_t n)
+{
+	char label[96];
+	size_t len;
+
+	scn_instance_label(x, label, sizeof(label));
+	snprintf(buf, n, "mmnlab explore %s --era %s%s%s --strategy %s --seed %" PRIu64,
+		 x->file, mmn_era_name(x->era), strcmp(label, "-") ? " --driver " : "",
+		 strcmp(label, "-") ? label : "", mmn_explore_strategy_name(o->cfg.strategy),
+		 o->cfg.seed);
+	len = strlen(buf);
+	if (o->cfg.strategy == MMN_STRATEGY_PCT && len < n)
+		snprintf(buf + len, n - len, " --depth %u", o->cfg.pct_depth);
+	len = strlen(buf);
+	if (o->cfg.strategy == MMN_STRATEGY_DFS && len < n)
+		snprintf(buf + len, n - len, " --bound %u", o->cfg.preemption_bound);
+	else if (len < n)
+		snprintf(buf + len, n - len, " --runs %lu", o->cfg.runs);
+	for (int i = 0; i < x->nmirrors; i++) {
+		const char *p = mmn_cli_plugin_path(x->mirrors[i].driver);
+
+		len = strlen(buf);
+		if (p && len < n)
+			snprintf(buf + len, n - len, " --mirror-plugin %s", p);
+	}
 }
 
 /*
@@ -504,7 +569,11 @@ static int run_instance(const struct opts *o, const struct scn_scenario *x, FILE
 		fprintf(out, " %7.2fs", r.elapsed);
 	fprintf(out, "%s\n", ok ? "" : "   UNEXPECTED");
 	if (r.found && r.report && (o->verbose || !ok)) {
+		char cmd[1024];
+
+		instance_replay_command(o, x, cmd, sizeof(cmd));
 		fprintf(out, "%s", r.report);
+		fprintf(out, "    to see it again: %s\n", cmd);
 	} else if (r.found && o->why) {
 		char line[200];
 
@@ -677,7 +746,7 @@ static int cmd_explore(int argc, char **argv)
 	struct scn_scenario *s, *inst[SCN_MAX_INSTANCES];
 	struct opts o;
 	char err[1024];
-	int n, ret, status = 0, explored = 0;
+	int n, ret, status = 0, explored = 0, nsel = 0;
 
 	ret = parse_opts(argc, argv, &o);
 	if (ret)
@@ -693,11 +762,13 @@ static int cmd_explore(int argc, char **argv)
 	}
 	print_header(&o);
 	n = scn_expand(s, inst, SCN_MAX_INSTANCES);
+	for (int k = 0; k < n; k++)
+		nsel += instance_selected(&o, inst[k]);
 	for (int k = 0; k < n; k++) {
 		struct scn_scenario *x = inst[k];
 		struct mmn_explore_result r;
 		struct scn_exec *e;
-		char label[96], id[512], why[512];
+		char label[96], id[4096], why[512];
 
 		if (!instance_selected(&o, x))
 			continue;
@@ -734,7 +805,7 @@ static int cmd_explore(int argc, char **argv)
 			mmn_trace_from_result(&t, &o.cfg, &r, id);
 			if (o.out)
 				snprintf(path, sizeof(path), "%s%s%s", o.out,
-					 n > 1 ? "." : "", n > 1 ? label : "");
+					 nsel > 1 ? "." : "", nsel > 1 ? label : "");
 			else
 				snprintf(path, sizeof(path), "%s.trace", x->name);
 			for (char *p = path; *p; p++)
@@ -784,6 +855,12 @@ static int cmd_replay(int argc, char **argv)
 			return usage_run(stdout, "replay");
 		if (!strcmp(argv[i], "-v"))
 			continue;
+		if (!strcmp(argv[i], "--mirror-plugin")) {
+			if (mmn_cli_load_plugin("replay", i + 1 < argc ? argv[i + 1] : NULL))
+				return 2;
+			i++;
+			continue;
+		}
 		if (argv[i][0] == '-' || trace) {
 			fprintf(stderr, "mmnlab replay: unexpected argument '%s' (see 'mmnlab replay --help')\n",
 				argv[i]);
@@ -805,6 +882,16 @@ static int cmd_replay(int argc, char **argv)
 			trace);
 		mmn_trace_free(&t);
 		return 2;
+	}
+	/* the plugins the instance binds: " plugin ABSPATH" each */
+	for (const char *p = t.scenario; (p = strstr(p, " plugin ")); ) {
+		char so[PATH_MAX];
+
+		p += strlen(" plugin ");
+		if (sscanf(p, "%4095s", so) != 1 || mmn_cli_load_plugin("replay", so)) {
+			mmn_trace_free(&t);
+			return 2;
+		}
 	}
 	s = scn_load(path, err, sizeof(err));
 	if (!s) {

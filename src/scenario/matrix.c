@@ -122,10 +122,10 @@ int scn_expand(const struct scn_scenario *s, struct scn_scenario **out, int max)
 				out[n++] = instance(s, e, NULL, 0);
 			continue;
 		}
-		for (int d = 0; mmn_builtin_drivers[d]; d++)
-			for (int f = 0; mmn_builtin_drivers[d]->forms[f]; f++)
+		for (int d = 0; mmn_driver_nth(d); d++)
+			for (int f = 0; mmn_driver_nth(d)->forms[f]; f++)
 				if (n < max)
-					out[n++] = instance(s, e, mmn_builtin_drivers[d], f);
+					out[n++] = instance(s, e, mmn_driver_nth(d), f);
 	}
 	for (int i = 0; i < n; i++)
 		if (!out[i]) {
