@@ -500,16 +500,21 @@ static void report_cause(const char *report, char *buf, size_t n)
 	buf[0] = 0;
 	if (!report)
 		return;
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		const char *p = strstr(report, keys[k]);
-		const char *end = strstr(report + 1, "\n=====");
+	const char *end = strstr(report + 1, "\n=====");
 
-		if (!p || (end && p > end))
-			continue;
-		while (*p == ' ')
-			p++;
-		snprintf(buf, n, "%.*s", (int)strcspn(p, "\n"), p);
-		return;
+	/* a key starts a line of the first report (after its indentation) */
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *key = keys[k] + (keys[k][0] == ' ');
+
+		for (const char *p = report; p && (!end || p < end);
+		     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+			const char *q = p + strspn(p, " ");
+
+			if (strncmp(q, key, strlen(key)))
+				continue;
+			snprintf(buf, n, "%.*s", (int)strcspn(q, "\n"), q);
+			return;
+		}
 	}
 }
 

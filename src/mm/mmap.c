@@ -654,7 +654,10 @@ bool mm_vmas_valid(struct mm_struct *mm)
 			return false;
 		if (vma->anon_vma && list_empty(&vma->anon_vma_chain))
 			return false;
-		if ((vma->vm_flags & VM_SHARED) && !vma->vm_file)
+		/* shared: a file (shmem for MAP_SHARED|MAP_ANONYMOUS), or a
+		 * driver's PFN map (pfnmap.c: no file, the driver's ops) */
+		if ((vma->vm_flags & VM_SHARED) && !vma->vm_file &&
+		    !(vma->vm_flags & VM_PFNMAP))
 			return false;
 		prev_end = vma->vm_end;
 	}

@@ -49,6 +49,7 @@
 /* What the strategy is asked at every step (not only at decisions). */
 struct ctl_point {
 	const int *pids;	/* candidates, ascending pid; nr >= 1 */
+	const bool *worker;	/* pids[i] is a driver worker (MMN_TASK_WORKER) */
 	unsigned int nr;
 	int cur;		/* index in pids of the agent that reached the
 				 * point if it may continue without a

@@ -135,6 +135,7 @@ static struct {
 	struct ctl_agent **agents;	/* alive or done, ascending pid */
 	unsigned int nr_agents, cap_agents;
 	int *pids;			/* candidates at a step (cap_agents) */
+	bool *worker;			/* candidate is a driver worker */
 	struct ctl_agent **cand;
 	struct ctl_agent *cur;
 	struct ctl_agent *main;
@@ -359,6 +360,7 @@ static int ctl_agents_grow(void)
 	unsigned int cap = ctl.cap_agents ? ctl.cap_agents * 2 : 8;
 	struct ctl_agent **a = realloc(ctl.agents, cap * sizeof(*a));
 	struct ctl_agent **c;
+	bool *w;
 	int *p;
 
 	if (!a)
@@ -372,6 +374,10 @@ static int ctl_agents_grow(void)
 	if (!p)
 		return -ENOMEM;
 	ctl.pids = p;
+	w = realloc(ctl.worker, cap * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	ctl.worker = w;
 	ctl.cap_agents = cap;
 	return 0;
 }
@@ -619,10 +625,12 @@ static struct ctl_agent *ctl_step(enum mmn_sched_point kind)
 		if (a == cur)
 			cur_idx = (int)n;
 		ctl.cand[n] = a;
+		ctl.worker[n] = a->task->kind == MMN_TASK_WORKER;
 		ctl.pids[n++] = a->task->pid;
 	}
 	if (!n && yield) {		/* nobody else: the yielder goes on */
 		ctl.cand[0] = cur;
+		ctl.worker[0] = cur->task->kind == MMN_TASK_WORKER;
 		ctl.pids[0] = cur->task->pid;
 		n = 1;
 		cur_idx = 0;
@@ -630,7 +638,7 @@ static struct ctl_agent *ctl_step(enum mmn_sched_point kind)
 	if (!n)
 		ctl_deadlock();
 	p = (struct ctl_point){
-		.pids = ctl.pids, .nr = n, .cur = cur_idx, .cur_pid = cur->task->pid,
+		.pids = ctl.pids, .worker = ctl.worker, .nr = n, .cur = cur_idx, .cur_pid = cur->task->pid,
 		.yield = yield, .step = ctl.steps, .decision = ctl.decisions,
 	};
 	i = x->strategy->pick(x->strategy, &p);

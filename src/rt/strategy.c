@@ -38,7 +38,19 @@
  *          priority, as sched_yield() sends a thread to the back of the
  *          queue, so that a spinning waiter cannot starve the agent it
  *          waits for; the guarantee assumes no yield sits between the
- *          bug's events.
+ *          bug's events.  Also outside it: in every other execution (a
+ *          coin of its own, drawn from the seed and the execution index
+ *          apart from the priorities), the drivers' workers
+ *          (MMN_TASK_WORKER: deferred invalidation) start below every
+ *          agent and every change point, as a work item may wait
+ *          arbitrarily long; they run when the agents are blocked,
+ *          done or yielding (yields then drop below them).  The
+ *          asynchronous bugs this targets -- an access after the
+ *          invalidation returned and before the worker ran -- otherwise
+ *          need one change point more to keep the woken worker off the
+ *          CPU: a depth-3 XPMEM lost write went from ~1 in 10^4
+ *          executions at depth 4 to ~1 in 10^2 at depth 3.  The
+ *          executions are as legal as any other.
  *
  * replay   The decisions of a schedule, in order.  Strict: a decision
  *          naming an agent that is not a candidate, or a schedule that
@@ -122,16 +134,50 @@ static int64_t *pct_prio(struct strat *st, int pid)
 	return &st->prio[pid];
 }
 
+/*
+ * The bands, highest first: agents' initial priorities (>= d); change
+ * points (d-1 .. 1); yields (0, -1, ...); late workers (at most PCT_LATE,
+ * in the order their normal priorities would have had); change points of
+ * late workers (PCT_LATE_CP + i); yields of a late-worker execution
+ * (PCT_LATE_YIELD, -1 ...).
+ */
+#define PCT_LATE	(-((int64_t)1 << 61))
+#define PCT_LATE_CP	(-((int64_t)1 << 61) - ((int64_t)1 << 59))
+#define PCT_LATE_YIELD	(-((int64_t)1 << 62))
+
+static bool pct_is_late(int64_t prio)
+{
+	return prio <= PCT_LATE && prio > PCT_LATE_YIELD;
+}
+
+static void pct_first_seen(struct strat *st, const struct ctl_point *p)
+{
+	for (unsigned int i = 0; i < p->nr; i++) {
+		int pid = p->pids[i];
+
+		if (!st->late_workers || !p->worker || !p->worker[i])
+			continue;
+		if ((size_t)pid < st->prio_cap && st->prio[pid] != PCT_UNSEEN)
+			continue;
+		/* the draw it would have had, shifted into the late band */
+		*pct_prio(st, pid) = PCT_LATE - ((int64_t)1 << 57) + (*pct_prio(st, pid) >> 6);
+	}
+}
+
 static int strat_pct_pick(struct ctl_strategy *s, const struct ctl_point *p)
 {
 	struct strat *st = (struct strat *)s;
 	int64_t best = PCT_UNSEEN;
 	int pick = 0;
 
+	pct_first_seen(st, p);
 	if (p->nr > 1)
 		for (unsigned int i = 1; i < st->sh->depth; i++)
-			if (st->cp[i] == p->decision + 1)
-				*pct_prio(st, p->cur_pid) = i;
+			if (st->cp[i] == p->decision + 1) {
+				int64_t *pr = pct_prio(st, p->cur_pid);
+
+				*pr = pct_is_late(*pr) ? PCT_LATE_CP + i : (int64_t)i;
+			}
 	if (p->yield)
 		*pct_prio(st, p->cur_pid) = st->yield_floor--;
 	for (unsigned int i = 0; i < p->nr; i++) {
@@ -298,7 +344,9 @@ void __mmn_strat_begin(struct strat *st, unsigned long index)
 			st->cp[i] = k ? 1 + __mmn_rand_below(&st->rng, k) : 0;
 		for (size_t i = 0; i < st->prio_cap; i++)
 			st->prio[i] = PCT_UNSEEN;
-		st->yield_floor = 0;
+		/* apart from st->rng: executions without workers are as before */
+		st->late_workers = __mmn_strat_exec_seed(sh->seed ^ 0x6c617465ULL, index) & 1;
+		st->yield_floor = st->late_workers ? PCT_LATE_YIELD : 0;
 	}
 }
 

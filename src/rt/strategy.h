@@ -56,6 +56,7 @@ struct strat {
 	int64_t *prio;			/* by pid, 0: not yet seen */
 	size_t prio_cap;
 	int64_t yield_floor;
+	bool late_workers;		/* pct: workers below every agent */
 	const struct mmn_schedule *replay;
 	bool lenient;
 	size_t pos;
