@@ -284,9 +284,54 @@ void mm_drop_all_locks(struct mm_struct *mm);
 /* Under mmap_lock (read).  Returns VM_FAULT_* (0 = handled or retry). */
 int handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
 		    unsigned int flags);
-struct zap_details;
 void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
 			   unsigned long size);
+
+/*
+ * Era 2.6.33: what unmap_mapping_range() hands down to zap_page_range()
+ * (2.6.33's struct zap_details, lab fields marked).  All under
+ * mapping->i_mmap_lock.
+ */
+struct zap_details {
+	struct address_space *mapping;	/* its i_mmap_lock is held */
+	unsigned long first_index, last_index;	/* the hole, in pages */
+	unsigned long truncate_count;	/* of this unmap_mapping_range() */
+	/* lab: chunks zapped so far, for mmn_truncate_knobs.break_every */
+	unsigned long chunks;
+	/* lab: need_resched() || spin_needbreak(i_mmap_lock), set by the
+	 * knob, cleared by the cond_resched() of the lock break */
+	bool need_break;
+};
+
+/*
+ * Era 2.6.33 knobs of the zap under i_mmap_lock (truncate, hole punch),
+ * making need_resched()/spin_needbreak() deterministic under either back
+ * end.  Defaults: 8-page chunks (ZAP_BLOCK_SIZE with CONFIG_PREEMPT), no
+ * break.  Set them before a run; tests reset them after.
+ */
+struct mmn_truncate_knobs {
+	/* ZAP_BLOCK_SIZE in pages: the zap under i_mmap_lock goes in chunks
+	 * of this many pages of address space (0: 8) */
+	unsigned int zap_block_pages;
+	/* need_resched() becomes true after every Nth chunk zapped within one
+	 * unmap_mapping_range() (0: never): the walk stops, records its
+	 * restart address, drops i_mmap_lock, cond_resched(), relocks and
+	 * restarts */
+	unsigned int break_every;
+};
+extern struct mmn_truncate_knobs mmn_truncate_knobs;
+
+/*
+ * Era 2.6.33 zap_page_range() -> unmap_vmas() over [address, address +
+ * size) of @vma: range_start, the zap in chunks, range_end for the whole
+ * range even after an early stop.  @details non-NULL: the truncate path,
+ * i_mmap_lock held (a chunk may end in a lock break).  Returns the
+ * address the zap got to: address + size when done, else the restart
+ * address.
+ */
+unsigned long zap_page_range_2_6_33(struct vm_area_struct *vma,
+				    unsigned long address, unsigned long size,
+				    struct zap_details *details);
 /* One UNMAP range [start, end) around zapping @vmas[0..n). */
 void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct **vmas, int n,
 		unsigned long start, unsigned long end);

@@ -533,7 +533,11 @@ void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	unmap_single_vma(tlb, vma, start, end);
 }
 
-/* munmap and exit: one UNMAP range over every VMA of [start, end). */
+/*
+ * munmap and exit: one UNMAP range over every VMA of [start, end).
+ * The caller holds mmap_lock for write (exit: nothing, mm_users == 0) and
+ * owns @tlb; it calls tlb_finish_mmu() after this returns.
+ */
 void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct **vmas, int n,
 		unsigned long start, unsigned long end)
 {
@@ -541,8 +545,8 @@ void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct **vmas, int n,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vmas[0]->vm_mm,
 				start, end);
-	/* era: 2.6.33's mmu_gather is per-CPU (get_cpu_var): S, the zap
-	 * and E run with preemption off */
+	/* era: 2.6.33's mmu_gather is per-CPU (get_cpu_var): S, the zap and
+	 * E run with preemption off */
 	if (mmn_era == MMN_ERA_2_6_33)
 		mmn_preempt_disable();
 	mmu_notifier_invalidate_range_start(&range);
@@ -553,7 +557,11 @@ void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct **vmas, int n,
 		mmn_preempt_enable();
 }
 
-/* MADV_DONTNEED (and later truncate): CLEAR over one VMA's part. */
+/*
+ * MADV_DONTNEED, zap_vma_ptes, truncate: CLEAR over one VMA's part.
+ * Held: mmap_lock read (DONTNEED), or i_mmap_rwsem read (truncate, eras
+ * 6.1/6.12; 2.6.33 goes through zap_page_range_2_6_33()).  S/E blockable.
+ */
 void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
 			   unsigned long size)
 {
@@ -562,19 +570,120 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
 	struct mmu_notifier_range range;
 	struct mmu_gather tlb;
 
+	/* era: 2.6.33 zap_page_range() -> unmap_vmas() */
+	if (mmn_era == MMN_ERA_2_6_33) {
+		zap_page_range_2_6_33(vma, address, size, NULL);
+		return;
+	}
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address, end);
 	tlb_gather_mmu(&tlb, mm);
-	/* era: 2.6.33 zap_page_range -> unmap_vmas inside the per-CPU
-	 * gather, preemption off (truncate: also under the i_mmap_lock
-	 * spinlock) */
-	if (mmn_era == MMN_ERA_2_6_33)
-		mmn_preempt_disable();
 	mmu_notifier_invalidate_range_start(&range);
 	unmap_single_vma(&tlb, vma, address, end);
 	mmu_notifier_invalidate_range_end(&range);
-	if (mmn_era == MMN_ERA_2_6_33)
-		mmn_preempt_enable();
 	tlb_finish_mmu(&tlb);
+}
+
+/* ---- era 2.6.33: zap_page_range() -> unmap_vmas() -------------------- */
+
+#define ZAP_BLOCK_PAGES		8	/* ZAP_BLOCK_SIZE, CONFIG_PREEMPT */
+
+struct mmn_truncate_knobs mmn_truncate_knobs;
+
+/* 2.6.33 tlb_gather_mmu(): get_cpu_var(mmu_gathers), preemption off. */
+static void tlb_gather_mmu_percpu(struct mmu_gather *tlb, struct mm_struct *mm)
+{
+	tlb_gather_mmu(tlb, mm);
+	mmn_preempt_disable();
+}
+
+/* 2.6.33 tlb_finish_mmu(): F, the gathered pages freed, put_cpu_var. */
+static void tlb_finish_mmu_percpu(struct mmu_gather *tlb)
+{
+	tlb_finish_mmu(tlb);
+	mmn_preempt_enable();
+}
+
+/*
+ * One more chunk was zapped under i_mmap_lock: the modelled
+ * need_resched() (mmn_truncate_knobs.break_every) may become true.
+ */
+static void zap_chunk_done(struct zap_details *details)
+{
+	unsigned int every = mmn_truncate_knobs.break_every;
+
+	details->chunks++;
+	if (every && !(details->chunks % every))
+		details->need_break = true;
+}
+
+/*
+ * Era 2.6.33 zap_page_range() and unmap_vmas() for one VMA.  Held: the
+ * caller's locks -- DONTNEED and zap_vma_ptes: mmap_lock read; truncate
+ * (@details): the i_mmap_lock spinlock, and no mmap_lock of @vma's mm.
+ * S and E never sleep: the core holds rcu_read_lock, and the gather
+ * (preemption off) or i_mmap_lock is held.
+ *
+ *   gather (preemption off)
+ *   S
+ *   per chunk (ZAP_BLOCK_SIZE):
+ *     zap: PTL per table, ptes cleared, pages to the gather
+ *     not the last chunk:
+ *       tlb_finish_mmu: F, free, preemption on
+ *       i_mmap_lock && need_break: stop here, no gather -> out
+ *       gather (preemption off)
+ *   out: E for the WHOLE range
+ *   tlb_finish_mmu if gathered: the last F and free after E
+ *
+ * So a truncate that breaks gets E over [address, address + size) although
+ * it zapped only [address, restart); the rest comes as another S/E pair
+ * over [restart, address + size) when the walk gets back to this VMA.
+ *
+ * Chunks are only cut under i_mmap_lock, where one can end in a lock
+ * break; Linux cuts them everywhere (with a cond_resched() between them
+ * outside the lock), which changes no notifier call.  A chunk is
+ * zap_block_pages pages of address space (Linux counts zap_work: a
+ * present pte costs a page, an empty one a word).
+ */
+unsigned long zap_page_range_2_6_33(struct vm_area_struct *vma,
+				    unsigned long address, unsigned long size,
+				    struct zap_details *details)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long start = address, end = address + size, block = size;
+	struct mmu_notifier_range range;
+	bool gathered;
+	struct mmu_gather tlb;
+
+	if (details) {
+		block = mmn_truncate_knobs.zap_block_pages ?: ZAP_BLOCK_PAGES;
+		block <<= PAGE_SHIFT;
+	}
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address, end);
+	tlb_gather_mmu_percpu(&tlb, mm);
+	mmu_notifier_invalidate_range_start(&range);
+	gathered = true;
+	for (;;) {
+		unsigned long next = end - start > block ? start + block : end;
+
+		unmap_single_vma(&tlb, vma, start, next);
+		start = next;
+		if (details)
+			zap_chunk_done(details);
+		if (start >= end)
+			break;
+		tlb_finish_mmu_percpu(&tlb);
+		gathered = false;
+		/* need_resched() || spin_needbreak(i_mmap_lock) */
+		if (details && details->need_break)
+			goto out;
+		tlb_gather_mmu_percpu(&tlb, mm);
+		gathered = true;
+	}
+out:
+	mmu_notifier_invalidate_range_end(&range);
+	if (gathered)
+		tlb_finish_mmu_percpu(&tlb);
+	return start;
 }
 
 /* ---- fork: copy_page_range ---------------------------------------------- */

@@ -56,6 +56,10 @@
  *                          change of a pte in it.
  *   anon_vma->root->rwsem  the anon rmap of a whole fork tree.
  *   mapping->i_mmap_rwsem  the VMAs of a file.
+ *   mapping->i_mmap_lock   era 2.6.33 only: the spinlock i_mmap_lock was
+ *                          then, taken inside i_mmap_rwsem by every
+ *                          i_mmap_lock_*() (shmem.c), so every i_mmap
+ *                          section is atomic as it was in 2.6.33.
  */
 #ifndef MMN_MM_TYPES_H
 #define MMN_MM_TYPES_H
@@ -136,6 +140,10 @@ struct pgtable {
 
 struct address_space {
 	struct rw_semaphore i_mmap_rwsem;
+	spinlock_t i_mmap_lock;		/* era 2.6.33, inside i_mmap_rwsem */
+	/* era 2.6.33: unmap_mapping_range() passes, under i_mmap_lock;
+	 * never page aligned (see vm_truncate_count) */
+	unsigned long truncate_count;
 	bool all_locks_taken;		/* mm_take_all_locks(), under its mutex */
 	struct list_head i_mmap;	/* vm_area_struct.shared */
 	spinlock_t i_pages_lock;	/* xa_lock of i_pages */
@@ -239,6 +247,12 @@ struct vm_area_struct {
 	struct list_head anon_vma_chain; /* anon_vma_chain.same_vma */
 	const struct vm_operations_struct *vm_ops;
 	void *vm_private_data;
+	/*
+	 * era 2.6.33, under i_mmap_lock: the mapping's truncate_count once
+	 * unmap_mapping_range() dealt with this VMA, or (page aligned) the
+	 * address where its zap stopped for a lock break (restart_addr).
+	 */
+	unsigned long vm_truncate_count;
 };
 
 /* The state of one fault, as Linux passes it down the fault path. */

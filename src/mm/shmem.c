@@ -9,7 +9,8 @@
  * fork take references); the address_space by the file.  Pages live in
  * i_pages by index, each holding one reference for its page-cache slot
  * (plus one per pte mapping it, taken by the fault).  i_mmap lists the VMAs
- * (all of them, in every forked mm) under i_mmap_rwsem; i_pages under
+ * (all of them, in every forked mm) under i_mmap_rwsem (era 2.6.33: and
+ * the i_mmap_lock spinlock inside it, see below); i_pages under
  * i_pages_lock (the xa_lock).  When the last VMA goes, the file and the
  * mapping go, and with them the page-cache references (truncate).
  *
@@ -48,6 +49,8 @@ struct file *shmem_file_setup(unsigned long size)
 	mapping->shmem = true;
 	mapping->refcount = 1;
 	mmn_rwsem_init(&mapping->i_mmap_rwsem.s, "i_mmap_rwsem");
+	mmn_spin_lock_init(&mapping->i_mmap_lock.rlock, "&mapping->i_mmap_lock");
+	mapping->truncate_count = 1;	/* never page aligned */
 	mmn_rwsem_init(&mapping->invalidate_lock.s, "invalidate_lock");
 	mmn_spin_lock_init(&mapping->i_pages_lock.rlock, "i_pages_lock");
 	INIT_LIST_HEAD(&mapping->i_mmap);
@@ -81,6 +84,7 @@ static void shmem_evict(struct address_space *mapping)
 	VM_WARN_ON(!list_empty(&mapping->i_mmap));
 	__mmn_check_mapping_gone(mapping);
 	mmn_rwsem_destroy(&mapping->i_mmap_rwsem.s);
+	mmn_spin_lock_destroy(&mapping->i_mmap_lock.rlock);
 	mmn_rwsem_destroy(&mapping->invalidate_lock.s);
 	mmn_spin_lock_destroy(&mapping->i_pages_lock.rlock);
 	free(mapping->i_pages);
@@ -163,25 +167,52 @@ const struct vm_operations_struct shmem_vm_ops = {
 	.fault = shmem_fault,
 };
 
-/* ---- i_mmap --------------------------------------------------------- */
+/* ---- i_mmap ----------------------------------------------------------- */
+
+/*
+ * The lock of the VMAs of a file.
+ *
+ *   6.12, 6.1  i_mmap_rwsem (3.19+): readers (rmap walks, truncate) may
+ *              sleep inside, e.g. in a blockable range_start.
+ *   2.6.33     address_space.i_mmap_lock was a spinlock: every section,
+ *              read or write, is atomic.  The lab keeps i_mmap_rwsem as the
+ *              outer lock (mm_take_all_locks() takes it directly) and takes
+ *              mapping->i_mmap_lock inside it, readers and writers alike,
+ *              so nothing may sleep between lock and unlock: not the
+ *              rmap_one of an rmap walk (rmap.c), not the range_start that
+ *              unmap_mapping_range() calls per VMA (truncate.c).  Lock
+ *              order: i_mmap_rwsem -> i_mmap_lock -> PTL.
+ */
+static inline bool i_mmap_is_spinlock(void)
+{
+	return mmn_era == MMN_ERA_2_6_33;
+}
 
 void i_mmap_lock_write(struct address_space *mapping)
 {
 	down_write(&mapping->i_mmap_rwsem);
+	if (i_mmap_is_spinlock())
+		spin_lock(&mapping->i_mmap_lock);
 }
 
 void i_mmap_unlock_write(struct address_space *mapping)
 {
+	if (i_mmap_is_spinlock())
+		spin_unlock(&mapping->i_mmap_lock);
 	up_write(&mapping->i_mmap_rwsem);
 }
 
 void i_mmap_lock_read(struct address_space *mapping)
 {
 	down_read(&mapping->i_mmap_rwsem);
+	if (i_mmap_is_spinlock())
+		spin_lock(&mapping->i_mmap_lock);
 }
 
 void i_mmap_unlock_read(struct address_space *mapping)
 {
+	if (i_mmap_is_spinlock())
+		spin_unlock(&mapping->i_mmap_lock);
 	up_read(&mapping->i_mmap_rwsem);
 }
 

@@ -7,7 +7,8 @@
  * ftruncate to a smaller size, under invalidate_lock (write: no fault can
  * create a page meanwhile), in shmem_setattr()'s order:
  *   i_size lowered (faults beyond it get SIGBUS from now on);
- *   unmap_mapping_range(holebegin, to the end): under i_mmap_rwsem (read),
+ *   unmap_mapping_range(holebegin, to the end): under i_mmap_rwsem (read;
+ *     era 2.6.33: the i_mmap_lock spinlock, see below),
  *     for every VMA mapping part of the hole, zap_page_range_single():
  *     tlb_gather_mmu -> S(CLEAR, that part of the VMA) -> zap (PTL per
  *     table) -> E -> tlb_finish_mmu (F and the pte references put after
@@ -30,9 +31,153 @@
  * (interval +) start/end CLEAR of 0x6000; a punched page one CLEAR of
  * 0x1000.  (6.1 also flushes under the PTL when a dirty shared pte is
  * zapped, force_flush; the lab flushes after E from the gather.)
+ *
+ * Era 2.6.33 (mm/memory.c of 2.6.33: unmap_mapping_range(),
+ * unmap_mapping_range_tree(), unmap_mapping_range_vma()).  i_mmap_lock is
+ * a spinlock (shmem.c), held over the whole walk except at a lock break;
+ * the target mm's mmap_lock is not held.  Per VMA, zap_page_range() ->
+ * unmap_vmas() (memory.c zap_page_range_2_6_33): S and E once for the
+ * VMA's part of the hole, the zap in ZAP_BLOCK_SIZE chunks, all atomic.
+ * When need_resched() or spin_needbreak() is true after a chunk (the lab:
+ * mmn_truncate_knobs.break_every), the zap stops and the walk breaks:
+ *
+ *   truncating task (invalidate_lock)       the VMA's state
+ *   ---------------------------------       ---------------
+ *   i_mmap_lock; truncate_count++ (T)
+ *   walk: VMA with vm_truncate_count != T
+ *     S [a, e)                              vm_truncate_count: old
+ *     zap [a, r) in chunks; need_break
+ *     E [a, e)   (the whole range)
+ *                                           vm_truncate_count = r (page
+ *                                             aligned: a restart address)
+ *   unlock i_mmap_lock; cond_resched()      (munmap, fork, a fault may run)
+ *   lock i_mmap_lock; restart the walk
+ *   same VMA: starts at r
+ *     S [r, e); zap [r, e); E [r, e)        vm_truncate_count = T (done)
+ *   VMAs already at T are skipped
+ *   unlock i_mmap_lock
+ *
+ * So one VMA can get several S/E pairs over shrinking sub-ranges of the
+ * hole, and E of a pair covers more than was zapped before it.  A VMA
+ * created during a break has vm_truncate_count 0 and is zapped too (Linux
+ * sets it to truncate_count in vma_link(): skipped; it maps nothing of the
+ * hole anyway, i_size being already lowered).
  */
+#include <mmn/linux/sched.h>
+
 #include "check/check.h"
 #include "mm/internal.h"
+
+/* ---- era 2.6.33 ---------------------------------------------------- */
+
+/* A page-aligned vm_truncate_count is a restart address, not a count. */
+static inline bool is_restart_addr(unsigned long truncate_count)
+{
+	return !(truncate_count & ~PAGE_MASK);
+}
+
+/* i_mmap_lock held */
+static void reset_vma_truncate_counts(struct address_space *mapping)
+{
+	struct vm_area_struct *vma;
+
+	list_for_each_entry(vma, &mapping->i_mmap, shared)
+		vma->vm_truncate_count = 0;
+}
+
+/*
+ * Zap [start_addr, end_addr) of @vma, from where an earlier pass of this
+ * call stopped.  Held: details->mapping's i_mmap_lock (spinlock; atomic),
+ * dropped and retaken at a lock break, after which this returns -EINTR
+ * and the caller restarts its walk (the VMA may be gone by then); else 0.
+ */
+static int unmap_mapping_range_vma(struct vm_area_struct *vma,
+				   unsigned long start_addr,
+				   unsigned long end_addr,
+				   struct zap_details *details)
+{
+	struct address_space *mapping = details->mapping;
+	unsigned long restart_addr;
+	bool need_break;
+
+again:
+	restart_addr = vma->vm_truncate_count;
+	if (is_restart_addr(restart_addr) && start_addr < restart_addr) {
+		start_addr = restart_addr;
+		if (start_addr >= end_addr) {
+			/* the top of the VMA was split off since */
+			vma->vm_truncate_count = details->truncate_count;
+			return 0;
+		}
+	}
+
+	restart_addr = zap_page_range_2_6_33(vma, start_addr,
+					     end_addr - start_addr, details);
+	need_break = details->need_break;
+
+	if (restart_addr >= end_addr) {
+		/* this VMA is done: mark it so */
+		vma->vm_truncate_count = details->truncate_count;
+		if (!need_break)
+			return 0;
+	} else {
+		/* note the restart address in the VMA */
+		vma->vm_truncate_count = restart_addr;
+		if (!need_break)
+			goto again;
+	}
+
+	i_mmap_unlock_read(mapping);
+	cond_resched();
+	details->need_break = false;	/* we scheduled */
+	i_mmap_lock_read(mapping);
+	return -EINTR;
+}
+
+/* 2.6.33 unmap_mapping_range(): i_mmap_lock over the walk, breaks allowed. */
+static void unmap_mapping_pages_2_6_33(struct address_space *mapping,
+				       unsigned long first, unsigned long last)
+{
+	struct zap_details details = {
+		.mapping = mapping,
+		.first_index = first,
+		.last_index = last,
+	};
+	struct vm_area_struct *vma;
+
+	i_mmap_lock_read(mapping);
+	/* protect against endless unmapping loops */
+	mapping->truncate_count++;
+	if (unlikely(is_restart_addr(mapping->truncate_count))) {
+		if (mapping->truncate_count == 0)
+			reset_vma_truncate_counts(mapping);
+		mapping->truncate_count++;
+	}
+	details.truncate_count = mapping->truncate_count;
+restart:
+	/* unmap_mapping_range_tree(): the prio tree is a list here */
+	list_for_each_entry(vma, &mapping->i_mmap, shared) {
+		unsigned long vba = vma->vm_pgoff;
+		unsigned long vea = vba + vma_pages(vma) - 1;
+		unsigned long zba, zea;
+
+		/* skip quickly over those we have already dealt with */
+		if (vma->vm_truncate_count == details.truncate_count)
+			continue;
+		if (vea < first || vba > last)
+			continue;
+		zba = max(first, vba);
+		zea = min(last, vea);
+		if (unmap_mapping_range_vma(vma,
+				vma->vm_start + ((zba - vba) << PAGE_SHIFT),
+				vma->vm_start + ((zea - vba + 1) << PAGE_SHIFT),
+				&details) < 0)
+			goto restart;
+	}
+	i_mmap_unlock_read(mapping);
+}
+
+/* ---- all eras -------------------------------------------------------- */
 
 /* Zap the pages [first, last] (inclusive) of @mapping in every VMA. */
 static void unmap_mapping_pages(struct address_space *mapping,
@@ -40,6 +185,11 @@ static void unmap_mapping_pages(struct address_space *mapping,
 {
 	struct vm_area_struct *vma;
 
+	/* era: 2.6.33 unmap_mapping_range() under the i_mmap_lock spinlock */
+	if (mmn_era == MMN_ERA_2_6_33) {
+		unmap_mapping_pages_2_6_33(mapping, first, last);
+		return;
+	}
 	i_mmap_lock_read(mapping);
 	list_for_each_entry(vma, &mapping->i_mmap, shared) {
 		unsigned long vba = vma->vm_pgoff;
