@@ -123,7 +123,8 @@ long mmn_mremap(struct mm_struct *mm, unsigned long addr, unsigned long old_len,
 
 /* The OOM reaper on @mm (the caller holds a reference, mmgrab): unmap its
  * private memory with non-blocking notifiers.  -EAGAIN when mmap_lock
- * could not be taken or a notifier refused a VMA (skipped). */
+ * could not be taken or a notifier refused a VMA (skipped); -ENOSYS in
+ * era 2.6.33, which had no reaper. */
 int mmn_oom_reap(struct mm_struct *mm);
 
 /*
@@ -189,6 +190,18 @@ int mmn_follow_pte(struct mm_struct *mm, unsigned long va, unsigned long *pfn,
 /* The same without the PT lock (a hardware walker's single read). */
 int mmn_follow_pte_lockless(struct mm_struct *mm, unsigned long va,
 			    unsigned long *pfn, bool *writable);
+
+/*
+ * lookup_address_in_mm(): the primary's leaf for @va, read without locks
+ * (one read per level), as KVM's host_pfn_mapping_level() does: the frame
+ * mapped at @va, whether it is writable, and the leaf's order
+ * (HPAGE_PMD_ORDER: a huge PMD maps the aligned 2 MiB around @va; 0: a
+ * pte).  -ENOENT if nothing present maps @va.  The caller holds a
+ * reference on mm_users; the answer may be stale at once.
+ */
+int mmn_lookup_address_in_mm(struct mm_struct *mm, unsigned long va,
+			     unsigned long *pfn, bool *writable,
+			     unsigned int *order);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,10 @@ int mmn_oom_reap(struct mm_struct *mm)
 {
 	bool ret = true;
 
+	/* era: the reaper came with 4.6 (and its non-blocking notifier
+	 * calls with 4.19); 2010's OOM killer left the memory to exit */
+	if (mmn_era == MMN_ERA_2_6_33)
+		return -ENOSYS;
 	if (!mmap_read_trylock(mm))
 		return -EAGAIN;
 	if (READ_ONCE(mm->flags) & (1UL << MMF_OOM_SKIP)) {
