@@ -1062,10 +1062,48 @@ void mmn_spte_make(struct mmn_device *dev, struct mmn_spte *s,
 	if (!mmn_check_enabled)
 		return;
 	mmn_check_lock();
-	s->stale_at_birth = !primary_maps(dev->mm, s->va, s->pfn, writable);
-	s->born = history_add("%s maps %#lx -> pfn %#lx %s%s", dev->name, s->va,
-			      s->pfn, writable ? "rw" : "ro",
+	/* a 2 MiB translation is stale if any of its 512 frames is */
+	for (unsigned long i = 0; i < (1UL << order) && !s->stale_at_birth; i++)
+		s->stale_at_birth = !primary_maps(dev->mm, s->va + i * PAGE_SIZE,
+						  s->pfn + i, writable);
+	s->born = history_add("%s maps %#lx -> pfn %#lx %s%s%s", dev->name, s->va,
+			      s->pfn, writable ? "rw" : "ro", order ? " (2M)" : "",
 			      s->stale_at_birth ? " (stale)" : "");
+	mmn_check_unlock();
+}
+
+/*
+ * Demote a 2 MiB translation into 4 KiB ones over the same frames, as
+ * KVM's make_huge_page_split_spte() does: each keeps the huge one's birth
+ * (it is the same translation, still older than any contract point the
+ * huge one was older than), permissions and staleness.  The generation is
+ * each frame's own: the frames of a compound page are freed together, so
+ * while the head is at @huge's generation every frame is at the one it had
+ * when @huge was made; once the head moved on, the sub-translations are as
+ * dead as @huge (use-after-free at their first use).
+ */
+void mmn_spte_split(struct mmn_device *dev, const struct mmn_spte *huge,
+		    struct mmn_spte *sub)
+{
+	unsigned long nr = 1UL << huge->order;
+	bool freed = __atomic_load_n(&pfn_to_page(huge->pfn)->gen,
+				     __ATOMIC_ACQUIRE) != huge->gen;
+
+	for (unsigned long i = 0; i < nr; i++) {
+		uint32_t gen = __atomic_load_n(&pfn_to_page(huge->pfn + i)->gen,
+					       __ATOMIC_ACQUIRE);
+
+		sub[i] = *huge;
+		sub[i].va = huge->va + i * PAGE_SIZE;
+		sub[i].pfn = huge->pfn + i;
+		sub[i].order = 0;
+		sub[i].gen = freed ? gen - 1 : gen;
+	}
+	if (!mmn_check_enabled || !huge->order)
+		return;
+	mmn_check_lock();
+	history_add("%s splits %#lx -> pfn %#lx (2M, made at #%" PRIu64 ") into %lu 4K translations",
+		    dev->name, huge->va, huge->pfn, huge->born, nr);
 	mmn_check_unlock();
 }
 

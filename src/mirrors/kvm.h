@@ -13,5 +13,8 @@ void kvm_hold_worker(struct mmn_device *dev, bool hold);
 void kvm_set_test_hook(struct mmn_device *dev, void (*fn)(void *), void *arg);
 void kvm_invalidate_state(struct mmn_device *dev, unsigned long *seq,
 			  long *in_progress);
+/* Tests only: the spte that translates @va (4 KiB or 2 MiB); -ENOENT. */
+int kvm_spte_lookup(struct mmn_device *dev, unsigned long va,
+		    struct mmn_spte *spte);
 
 #endif

@@ -89,6 +89,50 @@ pmd_t *mm_find_pmd(struct mm_struct *mm, unsigned long addr)
 	return (pmd_t *)&entry_table(v)->e[level_index(1, addr)];
 }
 
+/*
+ * lookup_address_in_mm() (arch/x86/mm/pat/set_memory.c), as KVM's
+ * host_pfn_mapping_level() reads the primary's page table to learn at
+ * which level it maps an address: one atomic read of each level, no lock
+ * (KVM disables IRQs so that no table is freed under it; the lab's tables
+ * live as long as the mm has users, which the caller guarantees).  Each
+ * entry is read once: a PMD turning huge (or splitting) in the middle of
+ * the walk cannot send it into the wrong table.
+ *
+ * Gives the frame mapped at @va (not the head of a huge page), whether it
+ * is writable, and the leaf's order: HPAGE_PMD_ORDER for a huge PMD, 0 for
+ * a pte.  -ENOENT when nothing present maps @va.  The answer may be stale
+ * at once: a secondary MMU uses it only where an invalidation cannot have
+ * slipped by unseen (KVM: under mmu_lock, after mmu_invalidate_retry).
+ */
+int mmn_lookup_address_in_mm(struct mm_struct *mm, unsigned long va,
+			     unsigned long *pfn, bool *writable,
+			     unsigned int *order)
+{
+	pmd_t *pmdp = mm_find_pmd(mm, va);
+	uint64_t e;
+	pmd_t pmd;
+
+	if (!pmdp)
+		return -ENOENT;
+	pmd = pmdp_get(pmdp);
+	if (!(pmd.pmd & _PAGE_PRESENT))
+		return -ENOENT;
+	if (pmd.pmd & _PAGE_PSE) {
+		*pfn = pmd_pfn(pmd) + ((va & ~PMD_MASK) >> PAGE_SHIFT);
+		*writable = pmd_write(pmd);
+		*order = HPAGE_PMD_ORDER;
+		return 0;
+	}
+	e = __atomic_load_n(&entry_table(pmd.pmd)->e[pte_index(va)],
+			    __ATOMIC_RELAXED);
+	if (!(e & _PAGE_PRESENT))
+		return -ENOENT;
+	*pfn = pte_pfn(__pte(e));
+	*writable = e & _PAGE_RW;
+	*order = 0;
+	return 0;
+}
+
 /* ---- population (page_table_lock) ---------------------------------- */
 
 /* Make *@e point at a table of @level; false on -ENOMEM. */
