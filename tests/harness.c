@@ -100,6 +100,7 @@ int main(int argc, char **argv)
 		skip_leak_check = false;
 		mmn_rt_init(&rc);
 		mmn_era = MMN_ERA_6_12;
+		mmn_era_opts = 0;
 		if (mmn_mem_init(&mc)) {
 			printf("not ok %d %s # ERROR mmn_mem_init\n", n, t->name);
 			failed++;

@@ -11,16 +11,32 @@
  *               (stale-read), and forever when a thread outside A raised
  *               the invalidation (the filter);
  *   deferred    B writes the frame A's COW consumed (lost-write).
+ * Truncate of a file A maps (era 2.6.33: under the i_mmap_lock spinlock):
+ *   plain 2.6.33  sync-start's mutex is sleep-in-atomic;
+ *   2.6.33+holt   Robin Holt's protocol: the atomic range_start refuses
+ *                 while a page of the hole is attached, the unlocked
+ *                 retry zaps B and unpins, the restart goes through:
+ *                 silent, B gets SIGBUS beyond the new EOF.  Explored
+ *                 against a concurrent munmap: the unlocked retry as v2
+ *                 posted it (vma->vm_mm read after the unlock, no pin)
+ *                 reads the freed VMA -- AddressSanitizer's
+ *                 heap-use-after-free, Andrea's objection; with the
+ *                 mm_count pin, clean.
  * The window is entered from a notifier registered after the driver's, so
  * that its range_end runs first.
  */
 #include "harness.h"
 
 #include <mmn/device.h>
+#include <mmn/era.h>
+#include <mmn/recorder.h>
 #include <mmn/linux/mmu_notifier.h>
+
+#include <mmn/explore.h>
 
 #include "check/check.h"
 #include "mirrors/xpmem.h"
+#include "mm/internal.h"
 
 #ifndef EXPECT_GE
 #define EXPECT_GE(a, b) __H_CMP(0, a, >=, b)
@@ -39,6 +55,7 @@
 
 struct rig {
 	struct mm_struct *a, *b, *child;
+	struct file *f;			/* A's mapping is this file's, if set */
 	struct mmn_device *dev;
 	unsigned long va, at;		/* A's range, B's attachment */
 	long segid;
@@ -98,7 +115,7 @@ static const struct mmu_notifier_ops probe_ops = {
 	.invalidate_range_end = probe_end,
 };
 
-static int rig_init(struct rig *g, const char *form)
+static int __rig_init(struct rig *g, const char *form, bool file)
 {
 	int err;
 	long at;
@@ -108,7 +125,14 @@ static int rig_init(struct rig *g, const char *form)
 	g->a = mmn_mm_create();
 	g->b = mmn_mm_create();
 	as_a(g);
-	g->va = mmn_mmap(g->a, 0, NPAGES * PG, RW, PRIV);
+	if (file) {
+		g->f = mmn_file_create(NPAGES * PG, &err);
+		if (!g->f)
+			return err;
+		g->va = mmn_mmap_file(g->a, 0, NPAGES * PG, RW, MAP_SHARED, g->f, 0);
+	} else {
+		g->va = mmn_mmap(g->a, 0, NPAGES * PG, RW, PRIV);
+	}
 	if ((long)g->va < 0)
 		return (int)g->va;
 	g->dev = mmn_device_create(mmn_driver_xpmem.ops, g->a, form, &err);
@@ -128,6 +152,17 @@ static int rig_init(struct rig *g, const char *form)
 	return mmu_notifier_register(&g->mn, g->a);
 }
 
+static int rig_init(struct rig *g, const char *form)
+{
+	return __rig_init(g, form, false);
+}
+
+/* A maps a file of NPAGES pages, shared */
+static int rig_init_file(struct rig *g, const char *form)
+{
+	return __rig_init(g, form, true);
+}
+
 static unsigned long rig_fini(struct rig *g)
 {
 	unsigned long mismatches = mmn_check_audit();
@@ -141,6 +176,8 @@ static unsigned long rig_fini(struct rig *g)
 		mmn_exit(g->child);
 	mmn_exit(g->b);
 	mmn_exit(g->a);
+	if (g->f)
+		mmn_file_close(g->f);
 	mmn_check_end();
 	return mismatches;
 }
@@ -409,4 +446,287 @@ TEST(sync_start_sleep_in_atomic_2_6_33)
 	ASSERT_STR_CONTAINS(t, "RCU nest depth: 1, expected: 0");
 	rig_fini(&g);
 	mmn_era = MMN_ERA_6_12;
+}
+
+/* era 2.6.33, truncate: the zap runs under the i_mmap_lock spinlock (and
+ * rcu_read_lock): sync-start's mutex is sleep-in-atomic there */
+TEST(sync_start_truncate_sleep_in_atomic_2_6_33)
+{
+	struct rig g;
+	const char *t;
+
+	mmn_era = MMN_ERA_2_6_33;
+	ASSERT_EQ(rig_init_file(&g, "sync-start"), 0);
+	harness_expect_violations();
+	as_b(&g);
+	ASSERT_EQ(mmn_store(g.b, g.at + 2 * PG, VAL_B), 0);
+	as_a(&g);
+	ASSERT_EQ(mmn_file_truncate(g.f, PG), 0);
+	EXPECT_GE(mmn_report_count_kind(MMN_V_SLEEP_IN_ATOMIC), 1);
+	t = harness_violation_text(MMN_V_SLEEP_IN_ATOMIC);
+	ASSERT_STR_CONTAINS(t, "BUG: sleeping function called from invalid context");
+	ASSERT_STR_CONTAINS(t, "i_mmap_lock");
+	rig_fini(&g);
+	mmn_era = MMN_ERA_6_12;
+}
+
+/*
+ * era 2.6.33+holt, truncate 4 -> 1 page with B attached to pages 0 and 2:
+ * XPMEM refuses the atomic start (page 2 is attached), the unlocked retry
+ * zaps B's page 2 and unpins it, the restarted walk's atomic start finds
+ * nothing attached and the zap goes through.  No violation; B's page 0
+ * stays attached, page 2 is beyond the new end of the file.
+ */
+TEST(holt_truncate_refuses_then_clears)
+{
+	struct mmn_recorder *rec;
+	struct rig g;
+	uint64_t v;
+	int err;
+
+	mmn_era = MMN_ERA_2_6_33;
+	mmn_era_opts = MMN_ERA_OPT_HOLT;
+	ASSERT_EQ(rig_init_file(&g, "sync-start"), 0);
+	ASSERT_EQ(mmn_store(g.a, g.va, VAL_A), 0);
+	as_b(&g);
+	ASSERT_EQ(mmn_store(g.b, g.at + 2 * PG, VAL_B), 0);
+	ASSERT_EQ(mmn_load(g.b, g.at, &v), 0);
+	EXPECT_EQ(v, VAL_A);
+	EXPECT_EQ(xpmem_pinned(g.dev), 2);
+	as_a(&g);
+	rec = mmn_recorder_create(g.a, MMN_REC_HOLT, &err);
+	ASSERT_TRUE(rec);
+	mmn_recorder_set_base(rec, g.va);
+	ASSERT_EQ(mmn_file_truncate(g.f, PG), 0);
+	/* the recorder's own start returns 0: XPMEM's refusal shows as the
+	 * unlocked retry (atomic=0) and the restart */
+	ASSERT_STR_CONTAINS(mmn_recorder_text(rec),
+		"start_atomic [+0x1000,+0x4000) arg=1 ret=0 atomic=1\n"
+		"end CLEAR [+0x1000,+0x4000) blk=0 atomic=1\n"
+		"start_atomic [+0x1000,+0x4000) arg=0 ret=0 atomic=0\n"
+		"end CLEAR [+0x1000,+0x4000) blk=0 atomic=0\n"
+		"start_atomic [+0x1000,+0x4000) arg=1 ret=0 atomic=1\n"
+		"end CLEAR [+0x1000,+0x4000) blk=0 atomic=1\n"
+		"start_atomic [+0x1000,+0x4000) arg=1 ret=0 atomic=1\n"
+		"end CLEAR [+0x1000,+0x4000) blk=0 atomic=1\n");
+	EXPECT_EQ(mmn_recorder_lines(rec), 8);
+	EXPECT_EQ(xpmem_pinned(g.dev), 1);
+	as_b(&g);
+	EXPECT_EQ(mmn_load(g.b, g.at + 2 * PG, &v), -EFAULT);
+	ASSERT_EQ(mmn_load(g.b, g.at, &v), 0);
+	EXPECT_EQ(v, VAL_A);
+	as_a(&g);
+	ASSERT_EQ(mmn_file_truncate(g.f, NPAGES * PG), 0);
+	ASSERT_EQ(mmn_load(g.a, g.va + 2 * PG, &v), 0);
+	EXPECT_EQ(v, 0);
+	mmn_recorder_destroy(rec);
+	EXPECT_EQ(rig_fini(&g), 0);
+	EXPECT_EQ(mmn_report_count(), 0);
+	mmn_era = MMN_ERA_6_12;
+	mmn_era_opts = 0;
+}
+
+/* era 2.6.33+holt: nothing of the hole attached: no refusal, one pair per
+ * pass; munmap and DONTNEED call start(0) and may sleep there (the gather
+ * comes after start) */
+TEST(holt_silent_truncate_munmap_dontneed)
+{
+	struct mmn_recorder *rec;
+	struct rig g;
+	uint64_t v;
+	int err;
+
+	mmn_era = MMN_ERA_2_6_33;
+	mmn_era_opts = MMN_ERA_OPT_HOLT;
+	ASSERT_EQ(rig_init_file(&g, "sync-start"), 0);
+	as_b(&g);
+	ASSERT_EQ(mmn_store(g.b, g.at, VAL_B), 0);
+	ASSERT_EQ(mmn_store(g.b, g.at + PG, VAL_B), 0);
+	as_a(&g);
+	rec = mmn_recorder_create(g.a, MMN_REC_HOLT, &err);
+	ASSERT_TRUE(rec);
+	mmn_recorder_set_base(rec, g.va);
+	ASSERT_EQ(mmn_file_truncate(g.f, 2 * PG), 0);
+	EXPECT_EQ(mmn_recorder_lines(rec), 4);
+	EXPECT_EQ(xpmem_pinned(g.dev), 2);
+	/* DONTNEED of page 1: zapped and unpinned in start(0), sleeping */
+	ASSERT_EQ(mmn_madvise(g.a, g.va + PG, PG, MADV_DONTNEED), 0);
+	EXPECT_EQ(xpmem_pinned(g.dev), 1);
+	as_b(&g);
+	ASSERT_EQ(mmn_load(g.b, g.at + PG, &v), 0);
+	EXPECT_EQ(v, VAL_B);		/* shared file: the page cache kept it */
+	as_a(&g);
+	ASSERT_EQ(mmn_munmap(g.a, g.va, 2 * PG), 0);
+	EXPECT_EQ(xpmem_pinned(g.dev), 0);
+	as_b(&g);
+	EXPECT_EQ(mmn_load(g.b, g.at, &v), -EFAULT);
+	mmn_recorder_destroy(rec);
+	EXPECT_EQ(rig_fini(&g), 0);
+	EXPECT_EQ(mmn_report_count(), 0);
+	mmn_era = MMN_ERA_6_12;
+	mmn_era_opts = 0;
+}
+
+/*
+ * era 2.6.33+holt, reclaim: try_to_unmap_one still calls invalidate_page
+ * under the PT lock, and XPMEM has none: it is not told.  B keeps its pte
+ * to the frame; the pin keeps the page in the swap cache, and A's swap-in
+ * maps that same frame again, so B's later write is what A reads --
+ * "swap works by accident", and the checker, with no contract point for
+ * XPMEM at this site, has nothing to report.
+ */
+TEST(holt_reclaim_not_told_silent_by_accident)
+{
+	struct rig g;
+	unsigned long pfn_b, pfn;
+	uint64_t v;
+
+	mmn_era = MMN_ERA_2_6_33;
+	mmn_era_opts = MMN_ERA_OPT_HOLT;
+	ASSERT_EQ(rig_init(&g, "sync-start"), 0);
+	ASSERT_EQ(mmn_store(g.a, g.va, VAL_A), 0);
+	as_b(&g);
+	ASSERT_EQ(mmn_store(g.b, g.at, VAL_B), 0);
+	ASSERT_EQ(mmn_follow_pte(g.b, g.at, &pfn_b, NULL), 0);
+	as_a(&g);
+	ASSERT_EQ(mmn_madvise(g.a, g.va, PG, MADV_PAGEOUT), 0);
+	EXPECT_NE(mmn_follow_pte(g.a, g.va, &pfn, NULL), 0);	/* swapped out */
+	EXPECT_EQ(xpmem_pinned(g.dev), 1);
+	ASSERT_EQ(mmn_follow_pte(g.b, g.at, &pfn, NULL), 0);	/* B not told */
+	EXPECT_EQ(pfn, pfn_b);
+	as_b(&g);
+	ASSERT_EQ(mmn_store(g.b, g.at, VAL_C), 0);
+	as_a(&g);
+	ASSERT_EQ(mmn_load(g.a, g.va, &v), 0);		/* swap-in */
+	EXPECT_EQ(v, VAL_C);
+	ASSERT_EQ(mmn_follow_pte(g.a, g.va, &pfn, NULL), 0);
+	EXPECT_EQ(pfn, pfn_b);				/* the same frame */
+	EXPECT_EQ(rig_fini(&g), 0);
+	EXPECT_EQ(mmn_report_count(), 0);
+	mmn_era = MMN_ERA_6_12;
+	mmn_era_opts = 0;
+}
+
+/* ---- Andrea's objection: the VMA after i_mmap_lock is dropped --------- */
+
+struct uaf_exec {
+	bool unpinned;
+	struct mm_struct *a;
+	struct file *f;
+	struct mmn_device *dev;
+	unsigned long va;
+};
+
+static void uaf_setup(void *arg)
+{
+	struct uaf_exec *u = arg;
+	struct mmn_mem_config mc = { .nr_frames = 256 };
+
+	mmn_era = MMN_ERA_2_6_33;
+	mmn_era_opts = MMN_ERA_OPT_HOLT;
+	mmn_truncate_knobs.holt_v2_unpinned = u->unpinned;
+	mmn_mem_init(&mc);
+	mmn_check_begin();
+}
+
+static void *uaf_truncate(void *arg)
+{
+	struct uaf_exec *u = arg;
+
+	mmn_file_truncate(u->f, 0);
+	return NULL;
+}
+
+static void *uaf_munmap(void *arg)
+{
+	struct uaf_exec *u = arg;
+
+	mmn_munmap(u->a, u->va, NPAGES * PG);
+	return NULL;
+}
+
+/* A maps a file; the device's process attaches and pins page 0; one thread
+ * of A truncates the file while another unmaps the mapping */
+static void uaf_run(void *arg)
+{
+	struct uaf_exec *u = arg;
+	struct mmn_task *t, *m;
+	uint64_t v = VAL_B;
+	int err;
+
+	u->a = mmn_mm_create();
+	u->f = mmn_file_create(NPAGES * PG, &err);
+	u->va = mmn_mmap_file(u->a, 0, NPAGES * PG, RW, MAP_SHARED, u->f, 0);
+	mmn_store(u->a, u->va, VAL_A);
+	u->dev = mmn_device_create(mmn_driver_xpmem.ops, u->a, "sync-start", &err);
+	mmn_device_access(u->dev, u->va, true, &v);
+	t = mmn_task_create("truncate", MMN_TASK_CPU, u->a, uaf_truncate, u);
+	m = mmn_task_create("munmap", MMN_TASK_CPU, u->a, uaf_munmap, u);
+	mmn_task_join(t);
+	mmn_task_join(m);
+	mmn_device_destroy(u->dev);
+	mmn_exit(u->a);
+	mmn_file_close(u->f);
+}
+
+static void uaf_teardown(void *arg)
+{
+	memset(&mmn_truncate_knobs, 0, sizeof(mmn_truncate_knobs));
+	mmn_era_opts = 0;
+	mmn_era = MMN_ERA_6_12;
+	if (mmn_explore_aborted())
+		return;
+	mmn_check_end();
+	mmn_mem_exit();
+}
+
+static const struct mmn_explore_ops uaf_ops = { uaf_setup, uaf_run, uaf_teardown };
+
+static void uaf_explore(bool unpinned, struct mmn_explore_result *r)
+{
+	struct mmn_explore_config cfg = {
+		.strategy = MMN_STRATEGY_PCT, .seed = 1, .runs = 500,
+		.isolate = true, .hang_timeout = 10,
+	};
+	struct uaf_exec u = { .unpinned = unpinned };
+
+	ASSERT_EQ(mmn_explore(&cfg, &uaf_ops, &u, r), 0);
+}
+
+/* Robin's later variant (mm read under the lock, mm_count pinned): clean */
+TEST(holt_retry_pinned_vs_munmap_explored)
+{
+	struct mmn_explore_result r;
+
+	uaf_explore(false, &r);
+	EXPECT_FALSE(r.found);
+	if (r.found)
+		printf("%s", r.report);
+	EXPECT_EQ(r.executions, 500);
+	printf("# pinned retry: %lu executions, %.2f s\n", r.executions, r.elapsed);
+	mmn_explore_result_free(&r);
+}
+
+/*
+ * RFP-V2 as posted: some schedule frees the VMA (munmap) between the
+ * unlock and the read of vma->vm_mm.  Only AddressSanitizer sees it (the
+ * execution dies: crashed); without it the freed memory still holds the
+ * mm pointer and the retry goes on, unnoticed.
+ */
+TEST(holt_retry_v2_unpinned_vs_munmap_explored)
+{
+	struct mmn_explore_result r;
+
+	uaf_explore(true, &r);
+#ifdef __SANITIZE_ADDRESS__
+	ASSERT_TRUE(r.found);
+	EXPECT_EQ(r.status, MMN_EXEC_CRASHED);
+	printf("# v2 retry: crashed at execution %lu (AddressSanitizer)\n",
+	       r.index + 1);
+#else
+	printf("# v2 retry: %s in %lu executions (no AddressSanitizer)\n",
+	       r.found ? mmn_exec_status_name(r.status) : "nothing",
+	       r.executions);
+#endif
+	mmn_explore_result_free(&r);
 }

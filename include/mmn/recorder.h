@@ -23,6 +23,9 @@
  *   invalidate_range [a,b) atomic=A            legacy (6.1)
  *   change_pte ADDR atomic=A                   legacy (6.1, 2.6.33)
  *   invalidate_page ADDR atomic=A              legacy (2.6.33)
+ *   start_atomic [a,b) arg=X ret=R atomic=A    2.6.33+holt: Robin Holt's
+ *                                              range_start, X its `atomic`
+ *                                              argument, R what it returned
  *   # TEXT                                     mmn_recorder_mark()
  *
  * Addresses print as 0x%lx.  With a base set (mmn_recorder_set_base) they
@@ -53,6 +56,10 @@ struct mmn_recorder;
 					 * invalidate_range, invalidate_page */
 #define MMN_REC_NO_YOUNG (1u << 2)	/* classic notifier without the young
 					 * callbacks */
+#define MMN_REC_HOLT	(1u << 3)	/* era 2.6.33+holt: the classic notifier's
+					 * start is invalidate_range_start_atomic
+					 * (with MMN_REC_LEGACY: and the legacy
+					 * callbacks) */
 
 /* Register on @mm (mm_users > 0, mmap_lock not held).  NULL + *err. */
 struct mmn_recorder *mmn_recorder_create(struct mm_struct *mm, unsigned int flags,
@@ -65,6 +72,10 @@ void mmn_recorder_remove_interval(struct mmn_recorder *rec);
 /* Unregister the classic and tlbs notifiers now (->release runs, and is
  * recorded, if exit has not run it yet). */
 void mmn_recorder_unregister(struct mmn_recorder *rec);
+
+/* MMN_REC_HOLT: refuse (return 1 from) the next @n starts with atomic
+ * true, as XPMEM would with pages attached. */
+void mmn_recorder_refuse_atomic(struct mmn_recorder *rec, unsigned int n);
 
 /* Print addresses relative to @base from now on (0: absolute). */
 void mmn_recorder_set_base(struct mmn_recorder *rec, unsigned long base);

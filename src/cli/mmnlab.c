@@ -78,6 +78,7 @@ static int cmd_list(int argc, char **argv)
 	printf("eras:\n");
 	for (int e = 0; e < MMN_ERA__COUNT; e++)
 		printf("  %s%s\n", mmn_era_name(e), e == MMN_ERA_6_12 ? " (default)" : "");
+	printf("era options:\n  2.6.33+holt  Robin Holt's 2010 proposal (--holt-atomic)\n");
 	printf("scenario operations:\n");
 	for (int k = 0; k < SCN_OP__COUNT; k++)
 		printf("  %-18s %-24s %s\n", scn_op_name(k), scn_op_args(k), scn_op_doc(k));

@@ -68,6 +68,8 @@ static int usage_run(FILE *f, const char *cmd)
 		"  --depth D        PCT depth d (default 3)\n"
 		"  --bound B        dfs preemption bound (default 2)\n"
 		"  --era E          run only under era E (6.12, 6.1, 2.6.33)\n"
+		"  --holt-atomic    era 2.6.33 with Robin Holt's 2010 proposal\n"
+		"                   (2.6.33+holt; docs/seed-thread.md)\n"
 		"  --driver D[/F]   run only instances of driver D (form F)\n"
 		"  --mirror-plugin FILE.so\n"
 		"                   load a driver plugin (repeatable); it joins the\n"
@@ -207,6 +209,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->out = v;
 			i++;
+		} else if (!strcmp(a, "--holt-atomic")) {
+			mmn_era_opts_force |= MMN_ERA_OPT_HOLT;
 		} else if (!strcmp(a, "--keep-going")) {
 			o->cfg.keep_going = true;
 		} else if (!strcmp(a, "--no-isolate")) {

@@ -40,7 +40,8 @@
  *               zap runs from a classic invalidate_range_start, which the
  *               core called under rcu_read_lock -- the mutex is reported as
  *               sleep-in-atomic, which is why Robin Holt asked for a sleepable
- *               range_start in 2010.
+ *               range_start in 2010.  Under 2.6.33+holt: Robin's protocol,
+ *               below.
  *   end-only    what hpc/xpmem does today: a classic notifier with only
  *               invalidate_range_end (+ release), which ignores
  *               invalidations not raised by a thread of the source process
@@ -53,11 +54,48 @@
  *               zap to a worker and returns at once; B keeps the old frame
  *               until the worker runs (lost-write, stale-read).
  *
- * Robin Holt's proposal (reference linux-2.6.33.md section 4: range_start
- * with `bool atomic`, atomic only on the truncate path under i_mmap_lock,
- * XPMEM returning non-zero there and redoing the clear in the unlocked
- * retry) is not modelled yet: it needs an era option in the core and the
- * truncate path of a file-backed primary.
+ * Era option 2.6.33+holt (Robin Holt's RFP-V2, reference linux-2.6.33.md
+ * section 4; <mmn/era.h>): sync-start registers Robin's range_start,
+ * ->invalidate_range_start_atomic(mn, mm, start, end, bool atomic), plus
+ * range_end, and its fault follows KVM's in-progress/sequence protocol
+ * (there is no interval notifier in 2010):
+ *
+ *   B faults (xpmem_fault)                  A's range_start(atomic) .. end
+ *   ----------------------                  ------------------------------
+ *   wait_event(mn_wq, !mn_active)           spin_lock(mn_lock)
+ *   seq = mn_seq                            mn_active++; mn_seq++
+ *   mmap_read_lock(A); GUP(A, va) = pin;    spin_unlock(mn_lock)
+ *   mmap_read_unlock(A)                     atomic (truncate, i_mmap_lock):
+ *                                             no sleeping: mutex_trylock()s;
+ *                                             a page of the range attached
+ *                                             (or a mutex busy): return 1,
+ *                                             invalidate nothing; else 0
+ *                                           !atomic (every other site, and
+ *                                             truncate's unlocked retry):
+ *                                             mutex_lock(invalidate_mutex)
+ *                                             zap_vma_ptes(B), unpin
+ *                                             mutex_unlock; return 0
+ *   mutex_lock(invalidate_mutex)            [A's pte change, free ...]
+ *   spin_lock(mn_lock)                      range_end (also after a
+ *   retry = mn_active || seq != mn_seq        refusal): spin_lock(mn_lock)
+ *   spin_unlock(mn_lock)                      mn_active--; mn_seq++
+ *   if (retry) unpin, start over              spin_unlock; wake_up_all
+ *   vmf_insert_pfn(B, pfn)
+ *   mutex_unlock
+ *
+ * A fault that passed its check before start is zapped by the !atomic
+ * start (it holds the mutex that start needs) or, against an atomic start,
+ * makes it refuse (its pin is seen, or its mutex is busy); a fault that
+ * checks after start retries until range_end; one that read mn_seq between
+ * start and end (its wait passed just before start) sees end's bump and
+ * retries -- without it, random exploration of truncate-holt.mmn found B
+ * mapping a page the restarted walk had just truncated.  A refusal is
+ * always safe: the truncate path then calls start(atomic = false) outside
+ * i_mmap_lock (truncate.c), and its restart finds nothing attached.  The
+ * reclaim, migration and KSM sites call invalidate_page/change_pte, atomic
+ * under the PT lock even with the proposal; XPMEM implements neither (its
+ * attachments pin the pages).  The deferred and end-only forms are as in
+ * plain 2.6.33.
  *
  * Lab simplifications: one invalidate mutex per segment (hpc/xpmem has one
  * per attachment; the sequence is per segment here, and read_retry must be
@@ -134,6 +172,12 @@ struct xpmem {
 	struct mmn_device *dev;
 	enum xpmem_form form;
 	bool legacy;			/* era 2.6.33: classic start */
+	bool holt;			/* era 2.6.33+holt, sync-start */
+	/* holt: the invalidations of A in progress, for B's faults */
+	spinlock_t mn_lock;		/* mn_active, mn_seq */
+	unsigned long mn_active;	/* starts whose end has not run */
+	unsigned long mn_seq;		/* bumped by every start and end */
+	wait_queue_head_t mn_wq;	/* faults waiting for mn_active == 0 */
 	struct mmu_notifier mn;		/* end-only, and era 2.6.33 */
 	bool has_mn;
 	struct mutex lock;		/* the segment list */
@@ -402,6 +446,81 @@ static int xpmem_invalidate_range_start_legacy(struct mmu_notifier *mn,
 	return 0;
 }
 
+/*
+ * era 2.6.33+holt, atomic range_start: is a page of [start, end) attached
+ * (pinned by an attachment)?  Must not sleep: a mutex that is busy counts
+ * as attached (a fault or a clear is running there; refusing is safe).
+ */
+static bool xpmem_attached_in(struct xpmem *xp, unsigned long start,
+			      unsigned long end)
+{
+	bool attached = false;
+
+	if (!mutex_trylock(&xp->lock))
+		return true;
+	for (struct xpmem_segment *seg = xp->segs; seg && !attached;
+	     seg = seg->next) {
+		if (!seg_overlaps(seg, start, end))
+			continue;
+		if (!mutex_trylock(&seg->invalidate_mutex)) {
+			attached = true;
+			break;
+		}
+		attached = xpmem_pinned_in(seg, start, end);
+		mutex_unlock(&seg->invalidate_mutex);
+	}
+	mutex_unlock(&xp->lock);
+	return attached;
+}
+
+/*
+ * invalidate_range_start_atomic (era 2.6.33+holt, sync-start): Robin
+ * Holt's protocol.  Held: @atomic: A's file i_mmap_lock (spinlock, no
+ * sleeping), not A's mmap_lock; !@atomic: A's mmap_lock and/or nothing
+ * (truncate's unlocked retry), the notifier SRCU: may sleep.  Raises
+ * mn_active until range_end, which the core calls whatever this returns.
+ */
+static int xpmem_invalidate_range_start_holt(struct mmu_notifier *mn,
+					     struct mm_struct *mm,
+					     unsigned long start,
+					     unsigned long end, bool atomic)
+{
+	struct xpmem *xp = mn_to_xpmem(mn);
+
+	spin_lock(&xp->mn_lock);
+	xp->mn_active++;
+	xp->mn_seq++;
+	spin_unlock(&xp->mn_lock);
+	if (atomic)
+		return xpmem_attached_in(xp, start, end) ? 1 : 0;
+	xpmem_clear_all(xp, start, end);
+	return 0;
+}
+
+/* range_end (era 2.6.33+holt, sync-start): B's faults may go on. */
+static void xpmem_invalidate_range_end_holt(struct mmu_notifier *mn,
+					    const struct mmu_notifier_range *range)
+{
+	struct xpmem *xp = mn_to_xpmem(mn);
+
+	spin_lock(&xp->mn_lock);
+	xp->mn_active--;
+	/* a fault that read mn_seq while this range ran must retry */
+	xp->mn_seq++;
+	spin_unlock(&xp->mn_lock);
+	wake_up_all(&xp->mn_wq);
+}
+
+static bool xpmem_mn_idle(struct xpmem *xp)
+{
+	bool idle;
+
+	spin_lock(&xp->mn_lock);
+	idle = !xp->mn_active;
+	spin_unlock(&xp->mn_lock);
+	return idle;
+}
+
 /* release: A is exiting; tear every attachment down (xpmem_teardown). */
 static void xpmem_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
@@ -415,6 +534,12 @@ static const struct mmu_notifier_ops xpmem_mmuops_end_only = {
 
 static const struct mmu_notifier_ops xpmem_mmuops_legacy = {
 	.invalidate_range_start = xpmem_invalidate_range_start_legacy,
+	.release = xpmem_release,
+};
+
+static const struct mmu_notifier_ops xpmem_mmuops_holt = {
+	.invalidate_range_start_atomic = xpmem_invalidate_range_start_holt,
+	.invalidate_range_end = xpmem_invalidate_range_end_holt,
 	.release = xpmem_release,
 };
 
@@ -444,6 +569,13 @@ static int xpmem_fault(struct mmn_pfnmap_fault *vmf)
 again:
 	if (seg->has_notifier)
 		seq = mmu_interval_read_begin(&seg->notifier);
+	if (xp->holt) {
+		/* era 2.6.33+holt: wait out A's invalidations (KVM-style) */
+		wait_event(xp->mn_wq, xpmem_mn_idle(xp));
+		spin_lock(&xp->mn_lock);
+		seq = xp->mn_seq;
+		spin_unlock(&xp->mn_lock);
+	}
 	if (!mmget_not_zero(src))
 		return VM_FAULT_SIGBUS;
 	mmap_read_lock(src);
@@ -464,6 +596,18 @@ again:
 		mutex_unlock(&seg->invalidate_mutex);
 		put_page(page);
 		goto again;
+	}
+	if (xp->holt) {
+		bool retry;
+
+		spin_lock(&xp->mn_lock);
+		retry = xp->mn_active || xp->mn_seq != seq;
+		spin_unlock(&xp->mn_lock);
+		if (retry) {
+			mutex_unlock(&seg->invalidate_mutex);
+			put_page(page);
+			goto again;
+		}
 	}
 	if (att->pages[idx]) {
 		/* a racing fault pinned it first: keep one pin */
@@ -790,6 +934,9 @@ static int xpmem_bind(struct mmn_device *dev)
 	xp->dev = dev;
 	xp->form = form;
 	xp->legacy = mmn_era == MMN_ERA_2_6_33;
+	xp->holt = mmn_era_holt() && form == XPMEM_SYNC_START;
+	spin_lock_init(&xp->mn_lock);
+	init_waitqueue_head(&xp->mn_wq);
 	mutex_init(&xp->lock);
 	mutex_init(&xp->attach_mutex);
 	spin_lock_init(&xp->deferred_lock);
@@ -802,8 +949,12 @@ static int xpmem_bind(struct mmn_device *dev)
 		goto out_free;
 	}
 	if (form == XPMEM_END_ONLY || xp->legacy) {
-		xp->mn.ops = form == XPMEM_END_ONLY ? &xpmem_mmuops_end_only :
-						      &xpmem_mmuops_legacy;
+		if (form == XPMEM_END_ONLY)
+			xp->mn.ops = &xpmem_mmuops_end_only;
+		else if (xp->holt)
+			xp->mn.ops = &xpmem_mmuops_holt;
+		else
+			xp->mn.ops = &xpmem_mmuops_legacy;
 		ret = mmu_notifier_register(&xp->mn, dev->mm);
 		if (ret)
 			goto out_exit;
@@ -822,6 +973,8 @@ out_free:
 	mutex_destroy(&xp->attach_mutex);
 	spin_lock_destroy(&xp->deferred_lock);
 	destroy_waitqueue_head(&xp->deferred_wq);
+	spin_lock_destroy(&xp->mn_lock);
+	destroy_waitqueue_head(&xp->mn_wq);
 	free(xp);
 	dev->priv = NULL;
 	return ret;
@@ -860,6 +1013,8 @@ static void xpmem_unbind(struct mmn_device *dev)
 	mutex_destroy(&xp->attach_mutex);
 	spin_lock_destroy(&xp->deferred_lock);
 	destroy_waitqueue_head(&xp->deferred_wq);
+	spin_lock_destroy(&xp->mn_lock);
+	destroy_waitqueue_head(&xp->mn_wq);
 	free(xp);
 	dev->priv = NULL;
 }

@@ -301,6 +301,8 @@ struct zap_details {
 	/* lab: need_resched() || spin_needbreak(i_mmap_lock), set by the
 	 * knob, cleared by the cond_resched() of the lock break */
 	bool need_break;
+	/* era 2.6.33+holt: a range_start(atomic) was refused, nothing zapped */
+	bool refused;
 };
 
 /*
@@ -318,6 +320,13 @@ struct mmn_truncate_knobs {
 	 * restart address, drops i_mmap_lock, cond_resched(), relocks and
 	 * restarts */
 	unsigned int break_every;
+	/*
+	 * Era 2.6.33+holt: the unlocked retry as RFP-V2 posted it, BROKEN:
+	 * vma->vm_mm read after i_mmap_lock was dropped, no mm_count pin
+	 * (Andrea: the VMA may be freed by then).  Default false: Robin's
+	 * later variant, mm read under the lock and pinned.
+	 */
+	bool holt_v2_unpinned;
 };
 extern struct mmn_truncate_knobs mmn_truncate_knobs;
 
@@ -325,9 +334,10 @@ extern struct mmn_truncate_knobs mmn_truncate_knobs;
  * Era 2.6.33 zap_page_range() -> unmap_vmas() over [address, address +
  * size) of @vma: range_start, the zap in chunks, range_end for the whole
  * range even after an early stop.  @details non-NULL: the truncate path,
- * i_mmap_lock held (a chunk may end in a lock break).  Returns the
- * address the zap got to: address + size when done, else the restart
- * address.
+ * i_mmap_lock held (a chunk may end in a lock break; era +holt: start is
+ * called with atomic = true and may refuse).  Returns the address the zap
+ * got to: address + size when done, else the restart address (== address
+ * with details->refused: nothing was zapped).
  */
 unsigned long zap_page_range_2_6_33(struct vm_area_struct *vma,
 				    unsigned long address, unsigned long size,

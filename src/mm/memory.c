@@ -542,14 +542,21 @@ void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct **vmas, int n,
 		unsigned long start, unsigned long end)
 {
 	struct mmu_notifier_range range;
+	bool holt = mmn_era_holt();
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vmas[0]->vm_mm,
 				start, end);
-	/* era: 2.6.33's mmu_gather is per-CPU (get_cpu_var): S, the zap and
-	 * E run with preemption off */
-	if (mmn_era == MMN_ERA_2_6_33)
+	/*
+	 * era: 2.6.33's mmu_gather is per-CPU (get_cpu_var): S, the zap and
+	 * E run with preemption off.  +holt (RFP-V2 2/3, "Fix unmap_vma() bug
+	 * related to mmu_notifiers"): the gather is taken after S, so S may
+	 * sleep; the zap and E still run inside it.
+	 */
+	if (mmn_era == MMN_ERA_2_6_33 && !holt)
 		mmn_preempt_disable();
 	mmu_notifier_invalidate_range_start(&range);
+	if (holt)
+		mmn_preempt_disable();
 	for (int i = 0; i < n; i++)
 		unmap_single_vma(tlb, vmas[i], start, end);
 	mmu_notifier_invalidate_range_end(&range);
@@ -620,19 +627,28 @@ static void zap_chunk_done(struct zap_details *details)
  * Era 2.6.33 zap_page_range() and unmap_vmas() for one VMA.  Held: the
  * caller's locks -- DONTNEED and zap_vma_ptes: mmap_lock read; truncate
  * (@details): the i_mmap_lock spinlock, and no mmap_lock of @vma's mm.
- * S and E never sleep: the core holds rcu_read_lock, and the gather
- * (preemption off) or i_mmap_lock is held.
+ * S and E never sleep in plain 2.6.33: the core holds rcu_read_lock, and
+ * the gather (preemption off) or i_mmap_lock is held.  +holt: S outside
+ * the gather, so S may sleep unless i_mmap_lock is held (atomic = true).
  *
- *   gather (preemption off)
- *   S
- *   per chunk (ZAP_BLOCK_SIZE):
- *     zap: PTL per table, ptes cleared, pages to the gather
+ *   plain 2.6.33                         +holt (RFP-V2 2/3 and 3/3)
+ *   ------------                         --------------------------
+ *   gather (preemption off)              S(atomic = under i_mmap_lock)
+ *   S                                      non-zero: refused -> out,
+ *                                          nothing zapped, no gather
+ *                                        gather (preemption off)
+ *   per chunk (ZAP_BLOCK_SIZE):          per chunk: the same
+ *     zap: PTL per table, ptes
+ *       cleared, pages to the gather
  *     not the last chunk:
- *       tlb_finish_mmu: F, free, preemption on
- *       i_mmap_lock && need_break: stop here, no gather -> out
+ *       tlb_finish_mmu: F, free,
+ *         preemption on
+ *       i_mmap_lock && need_break:
+ *         stop here, no gather -> out
  *       gather (preemption off)
- *   out: E for the WHOLE range
- *   tlb_finish_mmu if gathered: the last F and free after E
+ *   out: E for the WHOLE range           out: the same
+ *   tlb_finish_mmu if gathered: the      the same
+ *     last F and free after E
  *
  * So a truncate that breaks gets E over [address, address + size) although
  * it zapped only [address, restart); the rest comes as another S/E pair
@@ -659,8 +675,25 @@ unsigned long zap_page_range_2_6_33(struct vm_area_struct *vma,
 		block <<= PAGE_SHIFT;
 	}
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address, end);
-	tlb_gather_mmu_percpu(&tlb, mm);
-	mmu_notifier_invalidate_range_start(&range);
+	if (mmn_era_holt()) {
+		/*
+		 * RFP 3/3: atomic only on the truncate path, under
+		 * i_mmap_lock.  As posted, unmap_vmas() passed
+		 * (i_mmap_lock == NULL), the inverse of its changelog and of
+		 * Andrea's "Correct."; the lab follows the stated intent.
+		 */
+		if (mmu_notifier_invalidate_range_start_atomic(&range,
+							       details != NULL)) {
+			if (details)
+				details->refused = true;
+			gathered = false;
+			goto out;
+		}
+		tlb_gather_mmu_percpu(&tlb, mm);
+	} else {
+		tlb_gather_mmu_percpu(&tlb, mm);
+		mmu_notifier_invalidate_range_start(&range);
+	}
 	gathered = true;
 	for (;;) {
 		unsigned long next = end - start > block ? start + block : end;

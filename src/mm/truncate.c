@@ -62,6 +62,10 @@
  * created during a break has vm_truncate_count 0 and is zapped too (Linux
  * sets it to truncate_count in vma_link(): skipped; it maps nothing of the
  * hole anyway, i_size being already lowered).
+ *
+ * Era option 2.6.33+holt: S takes atomic = true here, and a refusal makes
+ * the walk redo S/E for that VMA's range outside the lock and restart
+ * (unmap_mapping_range_vma_holt_retry()).
  */
 #include <mmn/linux/sched.h>
 
@@ -83,6 +87,67 @@ static void reset_vma_truncate_counts(struct address_space *mapping)
 
 	list_for_each_entry(vma, &mapping->i_mmap, shared)
 		vma->vm_truncate_count = 0;
+}
+
+/*
+ * Era 2.6.33+holt (Robin Holt's RFP-V2 3/3, with the mm_count pin of his
+ * later variant): a notifier refused the atomic range_start of
+ * [start, end) of @vma; nothing was zapped and range_end was called.  Redo
+ * start (atomic = false) and end outside i_mmap_lock, where they may
+ * sleep, then restart the walk.  Held on entry and on return:
+ * details->mapping's i_mmap_lock; dropped in between.
+ *
+ *   truncating task                        a refusing driver (XPMEM)
+ *   ---------------                        -------------------------
+ *   i_mmap_lock held
+ *   S(atomic = 1) [a, e)                   a page of [a, e) is attached:
+ *                                            return 1, invalidate nothing
+ *   no zap; E [a, e)
+ *   mm = vma->vm_mm; mmgrab(mm)
+ *   unlock i_mmap_lock                     (the VMA may now be unmapped
+ *                                            and freed: Andrea's objection)
+ *   S(atomic = 0) [a, e) of mm             mutex; zap the attachers' ptes,
+ *                                            unpin; return 0
+ *   E [a, e); mmdrop(mm); cond_resched()
+ *   lock i_mmap_lock; -EINTR: restart the walk
+ *   S(atomic = 1) [a, e)                   nothing attached: return 0
+ *   zap [a, e); E [a, e)
+ *
+ * The v2 posting read vma->vm_mm after the unlock, with no pin: the VMA
+ * and the mm could both be gone by then (mmn_truncate_knobs.
+ * holt_v2_unpinned reproduces it).  The pin, taken while the lock
+ * still holds the VMA, keeps the struct mm (and its notifier
+ * subscriptions, freed by __mmdrop) alive across the retry; a retry on an
+ * mm that exited meanwhile finds its notifiers released.
+ */
+static int unmap_mapping_range_vma_holt_retry(struct vm_area_struct *vma,
+					      unsigned long start,
+					      unsigned long end,
+					      struct zap_details *details)
+{
+	struct address_space *mapping = details->mapping;
+	bool pin = !mmn_truncate_knobs.holt_v2_unpinned;
+	struct mmu_notifier_range range;
+	struct mm_struct *mm = NULL;
+
+	details->refused = false;
+	if (pin) {
+		mm = vma->vm_mm;
+		mmgrab(mm);
+	}
+	i_mmap_unlock_read(mapping);
+	/* @vma must not be touched from here on ... */
+	if (!pin)
+		mm = vma->vm_mm;	/* BROKEN: ... as v2 did */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
+	mmu_notifier_invalidate_range_start_atomic(&range, false);
+	mmu_notifier_invalidate_range_end(&range);
+	if (pin)
+		mmdrop(mm);
+	cond_resched();
+	details->need_break = false;	/* we scheduled */
+	i_mmap_lock_read(mapping);
+	return -EINTR;
 }
 
 /*
@@ -113,6 +178,10 @@ again:
 
 	restart_addr = zap_page_range_2_6_33(vma, start_addr,
 					     end_addr - start_addr, details);
+	/* +holt: refused, restart_addr == start_addr */
+	if (details->refused)
+		return unmap_mapping_range_vma_holt_retry(vma, start_addr,
+							  end_addr, details);
 	need_break = details->need_break;
 
 	if (restart_addr >= end_addr) {

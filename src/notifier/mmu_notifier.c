@@ -20,9 +20,17 @@
  *  - 6.1: range_end also calls ->invalidate_range; change_pte and
  *    invalidate_range exist.
  *  - 6.12: arch_invalidate_secondary_tlbs; no legacy callbacks.
+ *  - 2.6.33+holt (era option, Robin Holt's RFP-V2, <mmn/era.h>): as
+ *    2.6.33, but the list is walked under SRCU only (1/3: callbacks may
+ *    sleep where the call site holds no spinlock), and range_start takes
+ *    `bool atomic` and returns int (3/3): the primary calls
+ *    mmu_notifier_invalidate_range_start_atomic() (atomic only on the
+ *    truncate path, under i_mmap_lock), every other site passes false.
  * The lab keeps a global SRCU in every era; in 2.6.33 each read section
  * also holds rcu_read_lock, so readers are atomic as they were and the
- * SRCU grace period stands in for synchronize_rcu().
+ * SRCU grace period stands in for synchronize_rcu().  (The RFP put one
+ * srcu_struct in each mm's mmu_notifier_mm; one global SRCU gives the
+ * same guarantees.)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -98,8 +106,9 @@ static struct mn_read mn_read_lock(void)
 	struct mn_read r;
 
 	r.idx = srcu_read_lock(mn_srcu());
-	/* era: 2.6.33 walks the list under rcu_read_lock: nothing may sleep */
-	r.rcu = mmn_era == MMN_ERA_2_6_33;
+	/* era: 2.6.33 walks the list under rcu_read_lock: nothing may sleep;
+	 * +holt (RFP 1/3): srcu_read_lock only */
+	r.rcu = mmn_era == MMN_ERA_2_6_33 && !mmn_era_holt();
 	if (r.rcu)
 		rcu_read_lock();
 	return r;
@@ -255,7 +264,9 @@ static void mn_start_failed(struct mmu_notifier *sub,
 			      sym, sizeof(sym)),
 		       err, blockable ? "" : "non-");
 	mn_report_range(&b, range, sub);
-	if (mmn_era == MMN_ERA_2_6_33)
+	if (mmn_era_holt())
+		mmn_buf_printf(&b, "  era 2.6.33+holt: only invalidate_range_start_atomic may fail, and only when atomic\n");
+	else if (mmn_era == MMN_ERA_2_6_33)
 		mmn_buf_printf(&b, "  era 2.6.33: invalidate_range_start cannot fail\n");
 	else if (blockable)
 		mmn_buf_printf(&b, "  only a non-blockable range may fail, and only with -EAGAIN\n");
@@ -615,18 +626,21 @@ static void mn_call_end(struct mmu_notifier *sub,
 			const struct mmu_notifier_range *range)
 {
 	bool blockable = mmu_notifier_range_blockable(range);
+	bool holt = mmn_era_holt();
 	struct mn_call c = MN_CALL_INIT(INVALIDATE_RANGE_END, sub, range->mm,
 					range->start, range->end, range);
 
 	/*
 	 * Held: the caller's mmap_lock and/or rmap locks, the notifier SRCU
 	 * read lock (era 2.6.33: rcu_read_lock, atomic).
-	 * Sleep: iff blockable (non_block_start() otherwise).
+	 * Sleep: iff blockable (non_block_start() otherwise).  Era
+	 * 2.6.33+holt has no blockable flag and no RCU: end may sleep unless
+	 * the caller's context is atomic (the TLB gather, i_mmap_lock).
 	 */
-	if (!blockable)
+	if (!blockable && !holt)
 		non_block_start();
 	MN_CALL_VOID(&c, sub->ops->invalidate_range_end(sub, range));
-	if (!blockable)
+	if (!blockable && !holt)
 		non_block_end();
 }
 
@@ -685,6 +699,76 @@ static int mn_hlist_invalidate_range_start(struct mmu_notifier_subscriptions *su
 	return ret;
 }
 
+/*
+ * era 2.6.33+holt: a notifier refused a range_start with atomic false,
+ * where nobody retries (RFP 3/3: only the truncate path under i_mmap_lock
+ * passes true, and only it retries).
+ */
+static void mn_holt_refused_unlocked(struct mmu_notifier *sub,
+				     const struct mmu_notifier_range *range,
+				     int ret)
+{
+	struct mmn_buf b = { 0 };
+	char sym[128];
+
+	mmn_buf_printf(&b, "%s returned %d with atomic == false.\n",
+		       mn_sym((const void *)sub->ops->invalidate_range_start_atomic,
+			      sym, sizeof(sym)), ret);
+	mn_report_range(&b, range, sub);
+	mmn_buf_printf(&b, "  era 2.6.33+holt: only an atomic range_start (truncate, under\n"
+		       "  i_mmap_lock) may refuse; the unlocked one must invalidate\n");
+	mmn_report(MMN_V_NONBLOCK, NULL, "%s", b.s);
+	mmn_buf_free(&b);
+}
+
+/*
+ * era 2.6.33+holt: range_start with Robin Holt's @atomic.  Every notifier
+ * is called, refused or not, and the results are OR-ed; the caller calls
+ * range_end in either case (RFP 3/3 unmap_vmas(): on a refusal it skips
+ * the zap and goes to the range_end at its out: label).
+ */
+static int mn_hlist_invalidate_range_start_holt(struct mmu_notifier_subscriptions *subs,
+						struct mmu_notifier_range *range,
+						bool atomic)
+{
+	struct mmu_notifier *sub;
+	struct mn_read rs;
+	int ret = 0;
+
+	rs = mn_read_lock();
+	mn_hlist_for_each(sub, &subs->list) {
+		const struct mmu_notifier_ops *ops = sub->ops;
+		struct mn_call c = MN_CALL_INIT(INVALIDATE_RANGE_START, sub,
+						range->mm, range->start,
+						range->end, range);
+
+		/*
+		 * Held: the caller's locks -- atomic: i_mmap_lock (a spinlock),
+		 * no mmap_lock of range->mm; otherwise mmap_lock and/or none
+		 * (the unlocked retry of the truncate path) -- and the SRCU
+		 * read lock, no rcu_read_lock (RFP 1/3).
+		 * Sleep: wherever the caller's context is not atomic, whatever
+		 * @atomic says (the lab's atomic-context tracking decides).
+		 */
+		if (ops->invalidate_range_start_atomic) {
+			MN_CALL(&c, ops->invalidate_range_start_atomic(sub,
+					range->mm, range->start, range->end,
+					atomic));
+			if (c.ret && !atomic)
+				mn_holt_refused_unlocked(sub, range, (int)c.ret);
+			else
+				ret |= (int)c.ret;
+		} else if (ops->invalidate_range_start) {
+			/* a driver of the old shape: it cannot refuse */
+			MN_CALL(&c, ops->invalidate_range_start(sub, range));
+			if (c.ret)
+				mn_start_failed(sub, range, (int)c.ret);
+		}
+	}
+	mn_read_unlock(rs);
+	return ret;
+}
+
 static int __mn_invalidate_range_start(struct mmu_notifier_range *range)
 {
 	struct mmu_notifier_subscriptions *subs = mn_subs(range->mm);
@@ -718,7 +802,13 @@ void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
 		 */
 		if (mm_has_notifiers(range->mm)) {
 			range->flags &= ~MMU_NOTIFIER_RANGE_BLOCKABLE;
-			__mn_invalidate_range_start(range);
+			/* +holt: every site but truncate passes atomic = 0
+			 * and ignores the result (RFP 3/3) */
+			if (mmn_era_holt())
+				mn_hlist_invalidate_range_start_holt(
+					mn_subs(range->mm), range, false);
+			else
+				__mn_invalidate_range_start(range);
 		}
 		return;
 	}
@@ -730,6 +820,21 @@ void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
 		__mn_invalidate_range_start(range);
 	}
 	lock_map_release(&__mmu_notifier_invalidate_range_start_map);
+}
+
+int mmu_notifier_invalidate_range_start_atomic(struct mmu_notifier_range *range,
+					       bool atomic)
+{
+	/* era: only Robin Holt's proposal had it */
+	if (!mn_era_has("mmu_notifier_invalidate_range_start_atomic",
+			mmn_era_holt()))
+		return 0;
+	if (!mm_has_notifiers(range->mm))
+		return 0;
+	/* no blockable flag in 2010: @atomic is the only hint */
+	range->flags &= ~MMU_NOTIFIER_RANGE_BLOCKABLE;
+	return mn_hlist_invalidate_range_start_holt(mn_subs(range->mm), range,
+						    atomic);
 }
 
 int mmu_notifier_invalidate_range_start_nonblock(struct mmu_notifier_range *range)
@@ -906,7 +1011,8 @@ static void mn_hlist_release_2_6_33(struct mmu_notifier_subscriptions *subs,
 		mn_hlist_del_init_rcu(&sub->hlist);
 		rs = mn_read_lock();
 		spin_unlock(&subs->lock);
-		/* Held: rcu_read_lock (atomic).  Must not sleep. */
+		/* Held: rcu_read_lock (atomic), must not sleep; +holt: the
+		 * SRCU read lock only, may sleep. */
 		if (sub->ops->release)
 			MN_CALL_VOID(&c, sub->ops->release(sub, mm));
 		mn_read_unlock(rs);
@@ -1165,6 +1271,14 @@ int __mmu_notifier_register(struct mmu_notifier *subscription,
 		    (subscription->ops->invalidate_range_start ||
 		     subscription->ops->invalidate_range_end)))
 		return -EINVAL;
+	/*
+	 * Robin Holt's range_start exists only under 2.6.33+holt: elsewhere
+	 * nobody would call it and the driver would miss every invalidation.
+	 */
+	if (WARN_ON(subscription &&
+		    subscription->ops->invalidate_range_start_atomic &&
+		    !mmn_era_holt()))
+		return -EINVAL;
 
 	if (!mm->notifier_subscriptions) {
 		/*
@@ -1346,7 +1460,8 @@ void mmu_notifier_unregister(struct mmu_notifier *subscription,
 			mn_hlist_del_init_rcu(&subscription->hlist);
 			rs = mn_read_lock();
 			spin_unlock(&subs->lock);
-			/* Held: rcu_read_lock (atomic).  Must not sleep. */
+			/* Held: rcu_read_lock (atomic), must not sleep; +holt:
+			 * the SRCU read lock only, may sleep. */
 			if (subscription->ops->release)
 				MN_CALL_VOID(&c, subscription->ops->release(
 						subscription, mm));

@@ -26,6 +26,7 @@ struct mmn_recorder {
 	bool mn_registered, tlbs_registered, isub_inserted;
 
 	spinlock_t lock;	/* everything below */
+	unsigned int refuse_atomic;	/* MMN_REC_HOLT: starts left to refuse */
 	unsigned long base;
 	struct mmn_buf buf;
 	unsigned long nr_lines;
@@ -112,6 +113,30 @@ static int rec_start(struct mmu_notifier *mn,
 
 	rec_range_line(rec_of_mn(mn), "start", range, atomic);
 	return 0;
+}
+
+/*
+ * era 2.6.33+holt: Robin Holt's range_start.  Held: i_mmap_lock when
+ * @atomic (must not sleep); it never sleeps anyway.
+ */
+static int rec_start_atomic(struct mmu_notifier *mn, struct mm_struct *mm,
+			    unsigned long start, unsigned long end, bool atomic)
+{
+	struct mmn_recorder *rec = rec_of_mn(mn);
+	bool in_atomic = mmn_in_atomic();
+	char tail[64];
+	int ret = 0;
+
+	spin_lock(&rec->lock);
+	if (atomic && rec->refuse_atomic) {
+		rec->refuse_atomic--;
+		ret = 1;
+	}
+	spin_unlock(&rec->lock);
+	snprintf(tail, sizeof(tail), " arg=%d ret=%d atomic=%d", atomic, ret,
+		 in_atomic);
+	rec_line(rec, "start_atomic", REC_RANGE, start, end, tail);
+	return ret;
 }
 
 static void rec_end(struct mmu_notifier *mn,
@@ -215,6 +240,20 @@ static const struct mmu_notifier_ops rec_ops_legacy_no_young = {
 	.invalidate_page	= rec_invalidate_page,
 };
 
+static const struct mmu_notifier_ops rec_ops_holt = {
+	.release			= rec_release,
+	.invalidate_range_start_atomic	= rec_start_atomic,
+	.invalidate_range_end		= rec_end,
+};
+
+static const struct mmu_notifier_ops rec_ops_holt_legacy = {
+	.release			= rec_release,
+	.invalidate_range_start_atomic	= rec_start_atomic,
+	.invalidate_range_end		= rec_end,
+	.change_pte			= rec_change_pte,
+	.invalidate_page		= rec_invalidate_page,
+};
+
 /* ---- tlbs notifier ---------------------------------------------------- */
 
 static void rec_tlbs_release(struct mmu_notifier *mn, struct mm_struct *mm)
@@ -281,7 +320,10 @@ struct mmn_recorder *mmn_recorder_create(struct mm_struct *mm, unsigned int flag
 	rec->mm = mm;
 	rec->flags = flags;
 	mmn_spin_lock_init(&rec->lock.rlock, "&recorder->lock");
-	if (flags & MMN_REC_LEGACY)
+	if (flags & MMN_REC_HOLT)
+		rec->mn.ops = flags & MMN_REC_LEGACY ? &rec_ops_holt_legacy :
+						       &rec_ops_holt;
+	else if (flags & MMN_REC_LEGACY)
 		rec->mn.ops = young ? &rec_ops_legacy : &rec_ops_legacy_no_young;
 	else
 		rec->mn.ops = young ? &rec_ops : &rec_ops_no_young;
@@ -346,6 +388,13 @@ void mmn_recorder_unregister(struct mmn_recorder *rec)
 		mmu_notifier_unregister(&rec->mn, rec->mm);
 		rec->mn_registered = false;
 	}
+}
+
+void mmn_recorder_refuse_atomic(struct mmn_recorder *rec, unsigned int n)
+{
+	spin_lock(&rec->lock);
+	rec->refuse_atomic = n;
+	spin_unlock(&rec->lock);
 }
 
 void mmn_recorder_set_base(struct mmn_recorder *rec, unsigned long base)

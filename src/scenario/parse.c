@@ -4,7 +4,7 @@
  * over a line-oriented grammar (docs/scenarios.md):
  *
  *   file    := { line NL }
- *   line    := 'name' WORD | 'era' WORD | 'expect' ('ok' | 'violation' WORD)
+ *   line    := 'name' WORD | 'era' ERA... | 'expect' ('ok' | 'violation' WORD)
  *            | 'frames' NUM | 'process' NAME
  *            | 'map' NAME 'in' NAME ('private'|'shared') PROT 'pages' NUM
  *            | 'mirror' NAME DRIVER [FORM] 'on' NAME
@@ -14,6 +14,7 @@
  *   op      := see ops.def; 'loop' NUM '{' NL ops '}'
  *   ADDR    := [NAME ':'] NAME ['[' NUM ']'] ['+' NUM]
  *   PROT    := 'rw' | 'r' | 'none'
+ *   ERA     := 'all' | ('6.12' | '6.1' | '2.6.33') {'+' OPTION}   ('2.6.33+holt')
  *
  * '#' starts a comment to the end of the line.  Every error names
  * file:line:column, what was found and what was expected; the first error
@@ -405,6 +406,38 @@ static bool parse_new_name(struct parser *ps, char *buf, const char *what)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * The era line's "ERA+OPTION" (2.6.33+holt): the options after an era
+ * parsed by parse_era() as @e.  Returns the options, or -1.
+ */
+static long parse_era_opts(struct parser *ps, int e)
+{
+	struct tok at = ps->t;
+	char buf[64];
+	unsigned int opts;
+
+	snprintf(buf, sizeof(buf), "%s", mmn_era_name(e));
+	while (ps->t.kind == T_PLUS) {
+		size_t len = strlen(buf);
+
+		next(ps);
+		if (ps->t.kind != T_WORD || len + 1 + ps->t.len >= sizeof(buf)) {
+			expected(ps, "an era option after '+' (2.6.33+holt)");
+			return -1;
+		}
+		buf[len] = '+';
+		memcpy(buf + len + 1, ps->t.s, ps->t.len);
+		buf[len + 1 + ps->t.len] = 0;
+		next(ps);
+	}
+	if (mmn_era_parse_opts(buf, &opts) != e) {
+		error_at(ps, &at, "unknown era option in '%s' (the one option is 2.6.33+holt)",
+			 buf);
+		return -1;
+	}
+	return opts;
 }
 
 /* An era name: 6.12, 6.1 or 2.6.33.  Returns the era or -1. */
@@ -940,11 +973,21 @@ static bool parse_line(struct parser *ps)
 			s->eras = (1u << MMN_ERA__COUNT) - 1;
 		} else {
 			do {
+				struct tok eat = ps->t;
 				int e = parse_era(ps);
+				long o = e < 0 ? -1 : parse_era_opts(ps, e);
 
-				if (e < 0)
+				if (o < 0)
 					return false;
+				/* options are the scenario's: one form per era */
+				if ((s->eras & (1u << e)) &&
+				    ((unsigned int)o != (s->era_opts & mmn_era_opts_valid(e)))) {
+					error_at(ps, &eat, "era %s twice with different options (one file per variant)",
+						 mmn_era_name(e));
+					return false;
+				}
 				s->eras |= 1u << e;
+				s->era_opts |= (unsigned int)o;
 			} while (ps->t.kind == T_WORD || ps->t.kind == T_NUM);
 		}
 		for (int e = 0; e < MMN_ERA__COUNT; e++)
@@ -1352,9 +1395,14 @@ static void print_ops(const struct scn_scenario *s, const struct scn_op *ops,
 void scn_print(const struct scn_scenario *s, FILE *f)
 {
 	fprintf(f, "name %s\nera", s->name);
-	for (int e = 0; e < MMN_ERA__COUNT; e++)
+	for (int e = 0; e < MMN_ERA__COUNT; e++) {
+		char era[32];
+
 		if (s->eras & (1u << e))
-			fprintf(f, " %s", mmn_era_name(e));
+			fprintf(f, " %s", mmn_era_full_name(e,
+				s->era_opts & mmn_era_opts_valid(e), era,
+				sizeof(era)));
+	}
 	fputc('\n', f);
 	if (!s->nexpects)
 		fprintf(f, "expect ok\n");

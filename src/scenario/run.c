@@ -143,6 +143,8 @@ void scn_setup(struct scn_exec *x)
 	memset(x->dev, 0, sizeof(x->dev));
 	memset(x->file, 0, sizeof(x->file));
 	mmn_era = s->era;
+	mmn_era_opts = (s->era_opts | mmn_era_opts_force) &
+		       mmn_era_opts_valid(s->era);
 	if (mmn_mem_init(&mc)) {
 		snprintf(x->error, sizeof(x->error), "cannot allocate %lu frames",
 			 mc.nr_frames);

@@ -158,6 +158,8 @@ struct scn_scenario {
 	char file[256];
 	enum mmn_era era;	/* the instance's era (the first of eras) */
 	unsigned int eras;	/* bit per enum mmn_era to run under */
+	unsigned int era_opts;	/* MMN_ERA_OPT_*, for the eras that have
+				 * them ("era 2.6.33+holt") */
 	bool era_set;
 	int expect;		/* -1: expect ok; else enum mmn_violation_kind
 				 * (the unqualified expectation) */

@@ -3,8 +3,9 @@
  * MMU notifiers, kernel-shaped: the header a secondary-MMU driver writes
  * against.  Semantics are Linux's (include/linux/mmu_notifier.h, 6.12) with
  * the legacy callbacks of the 6.1 and 2.6.33 eras kept so that legacy
- * drivers compile.  Which callbacks the primary MMU calls, and where,
- * depends on the run's era (<mmn/era.h>).
+ * drivers compile, and the range_start of Robin Holt's 2010 proposal (era
+ * option 2.6.33+holt).  Which callbacks the primary MMU calls, and where,
+ * depends on the run's era and its options (<mmn/era.h>).
  */
 #ifndef MMN_LINUX_MMU_NOTIFIER_H
 #define MMN_LINUX_MMU_NOTIFIER_H
@@ -162,6 +163,36 @@ struct mmu_notifier_ops {
 	 */
 	void (*invalidate_page)(struct mmu_notifier *subscription,
 				struct mm_struct *mm, unsigned long address);
+
+	/*
+	 * invalidate_range_start_atomic (era 2.6.33+holt only): Robin Holt's
+	 * "[RFP-V2 3/3] Make mmu_notifier_invalidate_range_start able to
+	 * sleep" (Feb 2010, never merged), whose range_start was
+	 *   int (*invalidate_range_start)(struct mmu_notifier *mn,
+	 *                                 struct mm_struct *mm,
+	 *                                 unsigned long start,
+	 *                                 unsigned long end, bool atomic);
+	 * When: where invalidate_range_start is called, instead of it (a
+	 *   notifier with only the range-shaped invalidate_range_start gets
+	 *   that one, as KVM and GRU, which would just have returned 0).
+	 * Held: @atomic true: the file's i_mmap_lock spinlock (truncate, hole
+	 *   punch: unmap_mapping_range), and no mmap_lock of @mm; must not
+	 *   sleep.  @atomic false: every other site; the list is walked under
+	 *   SRCU, so it may sleep unless the site holds a spinlock.
+	 * Returns: 0, every secondary mapping of [start, end) is gone.
+	 *   Non-zero (only when @atomic): refused, nothing needs to have been
+	 *   invalidated; the primary zaps nothing, calls invalidate_range_end,
+	 *   drops i_mmap_lock, calls this again with @atomic false and then
+	 *   invalidate_range_end outside the lock, and restarts the walk, which
+	 *   calls this with @atomic true once more.  The results of all
+	 *   notifiers are OR-ed.
+	 * Registering a notifier with this op outside 2.6.33+holt fails with
+	 * -EINVAL.
+	 */
+	int (*invalidate_range_start_atomic)(struct mmu_notifier *subscription,
+					     struct mm_struct *mm,
+					     unsigned long start,
+					     unsigned long end, bool atomic);
 };
 
 struct mmu_notifier {
@@ -287,6 +318,15 @@ void mmu_notifier_invalidate_range(struct mm_struct *mm, unsigned long start,
 void mmu_notifier_change_pte(struct mm_struct *mm, unsigned long address,
 			     pte_t pte);
 void mmu_notifier_invalidate_page(struct mm_struct *mm, unsigned long address);
+/*
+ * Era 2.6.33+holt only: range_start with Robin Holt's @atomic (true only
+ * under i_mmap_lock, the truncate path).  Returns the OR of the notifiers'
+ * results; the caller calls mmu_notifier_invalidate_range_end() in either
+ * case.  In that era mmu_notifier_invalidate_range_start() is this with
+ * @atomic false, its result ignored.
+ */
+int mmu_notifier_invalidate_range_start_atomic(struct mmu_notifier_range *range,
+					       bool atomic);
 bool mm_has_notifiers(struct mm_struct *mm);
 /* Free the per-mm subscriptions (from __mmdrop). */
 void mmu_notifier_subscriptions_destroy(struct mm_struct *mm);
