@@ -59,6 +59,7 @@ static const struct pick picks[] = {
 	{ "kvm/seq-in-start", "scenarios/seed/migration.mmn", "6.12" },
 	{ "kvm/no-in-progress", "scenarios/seed/do_wp_page.mmn", "6.12" },
 	{ "kvm/deferred", "scenarios/seed/munmap.mmn", "6.12" },
+	{ "kvm/huge-partial", "scenarios/races/kvm-huge.mmn", "6.12" },
 	{ "gru/no-wait", "scenarios/seed/migration.mmn", "6.12" },
 	{ "gru/unbalanced", "scenarios/races/mprotect-race.mmn", "6.12" },
 	{ "sva/flush-in-end", "scenarios/seed/swap-accident.mmn", "6.12" },
