@@ -26,8 +26,11 @@
  *     writable, dirty or the page exclusive: ptep_clear_flush (P + F under
  *     the PTL) -> mapcount + 1 (ksmd's reference) + swapcache must equal
  *     refcount, else restore the pte and abort (GUP pin, driver reference,
- *     an in-flight copy) -> not exclusive any more -> clean + read-only ->
- *     set_pte_at (6.1: set_pte_at_notify, change_pte) -> PTL unlock -> E;
+ *     an in-flight copy; the restore is a plain set_pte_at, in 2.6.33
+ *     set_pte_at_notify: change_pte of the unchanged pte, or its
+ *     invalidate_page fallback) -> not exclusive any more -> clean +
+ *     read-only -> set_pte_at (6.1: set_pte_at_notify, change_pte) ->
+ *     PTL unlock -> E;
  *   pages_identical (memcmp, outside any range, after the write-protect);
  *   replace_page: S(CLEAR, one page) -> PTL -> pte_same(orig) ->
  *     kpage referenced and mapped (rmap) -> ptep_clear_flush (P + F) ->
@@ -244,7 +247,17 @@ static int write_protect_page(struct vm_area_struct *vma, struct page *page,
 		entry = ptep_clear_flush(vma, addr, ptep);
 		/* nobody but the ptes and ksmd holds it (no O_DIRECT, GUP) */
 		if (page_mapcount(page) + 1 + swapped != page_count(page)) {
-			set_pte_at(mm, addr, ptep, entry);
+			/*
+			 * Pinned: the original pte goes back.  era: 2.6.33
+			 * with set_pte_at_notify (change_pte of the unchanged
+			 * value, or invalidate_page for a notifier without
+			 * change_pte); later kernels (4.x, 6.1, 6.12) use a
+			 * plain set_pte_at: nothing changed, nobody is told.
+			 */
+			if (mmn_era == MMN_ERA_2_6_33)
+				set_pte_at_notify(mm, addr, ptep, entry);
+			else
+				set_pte_at(mm, addr, ptep, entry);
 			goto out_unlock;
 		}
 		if (anon_exclusive)

@@ -28,6 +28,15 @@
  * On failure (extra references: GUP, a device pin) the old page is put
  * back instead (remove_migration_ptes(old, old)) and the new one freed.
  *
+ * A THP (huge PMD or PTE-mapped) is looked up once, by its head, split
+ * first (try_split_folio -> split_huge_page_to_list, huge_memory.c: CLEAR
+ * 2M of the PMD split with freeze, try_to_migrate_one's CLEAR, the
+ * compound page cut, the entries mapped back), then its 512 pages migrate
+ * one by one as above; a pinned THP is not split, nothing moves.  (6.12
+ * migrates a PMD-mapped THP whole through a PMD migration entry when the
+ * target has a huge page; the lab always takes the split fallback.)  The
+ * huge zero page is not migrated.
+ *
  * A CPU or device fault (hmm_range_fault, GUP use handle_mm_fault) on a
  * migration entry waits in migration_entry_wait() until the old page is
  * unlocked, then retries.
@@ -35,6 +44,7 @@
 #include <stdlib.h>
 
 #include "check/check.h"
+#include "mm/huge_mm.h"
 #include "mm/internal.h"
 
 /* ---- waiting on a migration entry ----------------------------------------- */
@@ -50,9 +60,15 @@ void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, unsigned long addr)
 		return;
 	pte = ptep_get(ptep);
 	if (is_swap_pte(pte) && is_migration_entry(pte_to_swp_entry(pte))) {
-		page = pfn_to_page(swp_offset_pfn(pte_to_swp_entry(pte)));
-		/* the migration holds it (isolated, locked) while the entry
-		 * exists: a reference is safe to take under the PTL */
+		/* the folio: a THP being split has its entries too */
+		page = compound_head(pfn_to_page(swp_offset_pfn(pte_to_swp_entry(pte))));
+		/*
+		 * The migration holds it (isolated, locked) while the entry
+		 * exists: a reference is safe to take under the PTL.  Zero: a
+		 * THP split has frozen it (or just split it): retry the fault.
+		 * (Linux waits without a reference; ours can make a THP split
+		 * fail with -EAGAIN, which its callers accept.)
+		 */
 		if (!get_page_unless_zero(page))
 			page = NULL;
 	}
@@ -256,7 +272,7 @@ static int migrate_one_page(struct page *old)
 	lock_page(old);
 	trylock_page(new);
 	/* truncated meanwhile, or turned into something we do not move */
-	if (!old->mapping || old->order || PageFlag(old, PG_ksm))
+	if (!old->mapping || PageTransCompound(old) || PageFlag(old, PG_ksm))
 		goto out;
 	if (page_mapped(old))
 		try_to_migrate(old);
@@ -275,6 +291,50 @@ out:
 	return ret;
 }
 
+/*
+ * A THP (isolated: the caller's reference is consumed).  6.12 migrates a
+ * PMD-mapped THP whole (set_pmd_migration_entry: S(CLEAR, 2M), PMD
+ * migration entry, E, copy, remove_migration_pmd) when the target node
+ * has a huge page; the lab has no PMD migration entries and always takes
+ * 6.12's fallback, try_split_folio(): split_folio_to_list() (the head
+ * locked, MIGRATE_SYNC), then every one of the 512 pages migrates as an
+ * order-0 page.  Returns the pages migrated.
+ */
+static long migrate_huge_page(struct page *head)
+{
+	struct page **tails = calloc(HPAGE_PMD_NR - 1, sizeof(*tails));
+	long done = 0;
+	int err;
+
+	if (!tails) {
+		put_page(head);
+		return 0;
+	}
+	lock_page(head);
+	if (!PageFlag(head, PG_head)) {
+		/* split meanwhile (reclaim): an order-0 page now */
+		unlock_page(head);
+		free(tails);
+		return !migrate_one_page(head);
+	}
+	err = split_huge_page_to_list(head, tails);
+	unlock_page(head);
+	if (err) {
+		put_page(head);
+		free(tails);
+		return 0;
+	}
+	if (!migrate_one_page(head))
+		done++;
+	for (unsigned long i = 0; i < HPAGE_PMD_NR - 1; i++) {
+		if (!migrate_one_page(tails[i]))
+			done++;
+		mmn_cond_resched(__FILE__, __LINE__);
+	}
+	free(tails);
+	return done;
+}
+
 long mmn_migrate_pages(struct mm_struct *mm, unsigned long addr,
 		       unsigned long len)
 {
@@ -289,7 +349,8 @@ long mmn_migrate_pages(struct mm_struct *mm, unsigned long addr,
 	if (!pages)
 		return -ENOMEM;
 
-	/* add_page_for_migration(): look up and isolate, mmap_lock read */
+	/* add_page_for_migration(): look up and isolate, mmap_lock read;
+	 * a THP (huge PMD or PTE-mapped) once, by its head */
 	mmap_read_lock(mm);
 	for (unsigned long va = addr; va < end; va += PAGE_SIZE) {
 		struct vm_area_struct *vma = vma_lookup(mm, va);
@@ -297,15 +358,33 @@ long mmn_migrate_pages(struct mm_struct *mm, unsigned long addr,
 		struct page *page = NULL;
 		spinlock_t *ptl;
 		pte_t *ptep;
+		bool dup = false;
 
+		if (pmd && pmd_trans_huge(pmdp_get(pmd))) {
+			pmd_t pmdval;
+
+			ptl = pmd_lock(mm, pmd);
+			pmdval = pmdp_get(pmd);
+			/* the huge zero page is not migrated (-EFAULT) */
+			if (pmd_trans_huge(pmdval) && (pmdval.pmd & _PAGE_PRESENT) &&
+			    !is_huge_zero_pmd(pmdval))
+				page = pfn_to_page(pmd_pfn(pmdval));
+			for (unsigned long i = 0; page && i < nr; i++)
+				dup |= pages[i] == page;
+			if (page && !dup) {
+				get_page(page);
+				pages[nr++] = page;
+			}
+			spin_unlock(ptl);
+			continue;
+		}
 		ptep = pmd ? pte_offset_map_lock(mm, pmd, va, &ptl) : NULL;
 		if (!ptep)
 			continue;
 		if (pte_present(ptep_get(ptep)))
 			page = vm_normal_page(vma, va, ptep_get(ptep));
-		if (page && !page->order) {
-			bool dup = false;
-
+		if (page) {
+			page = compound_head(page);
 			for (unsigned long i = 0; i < nr; i++)
 				dup |= pages[i] == page;
 			if (!dup) {
@@ -317,9 +396,12 @@ long mmn_migrate_pages(struct mm_struct *mm, unsigned long addr,
 	}
 	mmap_read_unlock(mm);
 
-	for (unsigned long i = 0; i < nr; i++)
-		if (!migrate_one_page(pages[i]))
+	for (unsigned long i = 0; i < nr; i++) {
+		if (PageFlag(pages[i], PG_head))
+			done += migrate_huge_page(pages[i]);
+		else if (!migrate_one_page(pages[i]))
 			done++;
+	}
 	free(pages);
 	return done;
 }

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "mm/huge_mm.h"
 #include "mm/internal.h"
 
 int mmn_mm_debug = 1;
@@ -167,6 +168,7 @@ int mmn_mem_init(const struct mmn_mem_config *cfg)
 	__mmn_shmem_ids_reset();
 	__mmn_mmap_init();
 	__mmn_ksm_init();
+	__mmn_thp_init();
 	__mmn_swap_init(cfg ? cfg->nr_swap_slots : 0);
 	zone.ready = true;
 	return 0;

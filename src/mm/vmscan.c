@@ -48,6 +48,18 @@
  * and reclaim ignores references: the recorded 6.12 trace has only the
  * per-page CLEARs.
  *
+ * THPs (6.12 without THP swap-out, which the lab lacks): shrink_page()
+ * ages a THP as a whole (a huge PMD: pmdp_clear_flush_young_notify, the
+ * 2 MiB flushed if young, clear_flush_young over the 2 MiB), then
+ * split_folio_to_list() (huge_memory.c: the PMD split with freeze, CLEAR
+ * 2M; try_to_migrate_one's CLEAR; the compound page cut; the entries
+ * mapped back) and reclaims the head, then each tail, as order-0 pages.
+ * A THP with an extra reference (GUP) is not split: kept.  MADV_PAGEOUT
+ * isolates a whole huge PMD, or a PTE-mapped THP the range maps entirely,
+ * by its head; a THP the range covers in part is split in the walk (the
+ * PT lock dropped) and its ptes looked at again; a THP another mm maps,
+ * and the huge zero page, are left alone.
+ *
  * MADV_FREE (madvise_free_single_vma): S(CLEAR, range in the VMA) -> per
  * pte under the PTL: swap entries freed (the location reads zero), clean
  * exclusive pages: pte made old and clean, page lazyfree -> E ->
@@ -58,6 +70,7 @@
 #include <stdlib.h>
 
 #include "check/check.h"
+#include "mm/huge_mm.h"
 #include "mm/internal.h"
 
 bool get_page_unless_zero(struct page *page)
@@ -104,30 +117,95 @@ static bool ptep_clear_young_notify(struct vm_area_struct *vma,
 	return young;
 }
 
+/* One pte's accessed bits, primary and secondary, per era (PTL held). */
+static bool pte_referenced(struct vm_area_struct *vma, unsigned long address,
+			   pte_t *ptep)
+{
+	switch (mmn_era) {
+	case MMN_ERA_6_12:
+		/* MGLRU: lru_gen_look_around() */
+		return ptep_clear_young_notify(vma, address, ptep);
+	case MMN_ERA_6_1:
+	case MMN_ERA_2_6_33:
+	default:
+		return ptep_clear_flush_young_notify(vma, address, ptep);
+	}
+}
+
+/*
+ * x86 pmdp_clear_flush_young_notify(), every era: the huge PMD's accessed
+ * bit test-and-cleared, a flush of the 2 MiB if it was set (unlike a
+ * pte's), then mmu_notifier_clear_flush_young() over the 2 MiB.  The PMD
+ * lock is held.
+ */
+static bool pmdp_clear_flush_young_notify(struct vm_area_struct *vma,
+					  unsigned long haddr, pmd_t *pmdp)
+{
+	bool young;
+
+	mmn_sched_point(MMN_SP_PTE_WRITE, pmdp);
+	young = __atomic_fetch_and(&pmdp->pmd, ~_PAGE_ACCESSED, __ATOMIC_RELAXED) &
+		_PAGE_ACCESSED;
+	if (young)
+		flush_tlb_range(vma, haddr, haddr + HPAGE_PMD_SIZE);
+	young |= mmu_notifier_clear_flush_young(vma->vm_mm, haddr,
+						haddr + HPAGE_PMD_SIZE);
+	return young;
+}
+
+/* A THP's mappings in @vma from @address (its head's): the huge PMD, or
+ * each pte still mapping one of its pages. */
+static int folio_referenced_huge(struct page *head, struct vm_area_struct *vma,
+				 unsigned long address)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pmd_t *pmd = mm_find_pmd(mm, address);
+	int referenced = 0;
+	spinlock_t *ptl;
+	pmd_t pmdval;
+
+	if (!pmd)
+		return 0;
+	ptl = pmd_lock(mm, pmd);
+	pmdval = pmdp_get(pmd);
+	if (pmd_trans_huge(pmdval) && pmd_pfn(pmdval) == page_to_pfn(head)) {
+		referenced = pmdp_clear_flush_young_notify(vma, address, pmd);
+		spin_unlock(ptl);
+		return referenced;
+	}
+	spin_unlock(ptl);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
+		unsigned long addr = address + i * PAGE_SIZE;
+		pte_t *ptep;
+
+		if (addr >= vma->vm_end)
+			break;
+		ptep = page_vma_mapped_pte(head + i, vma, addr, &ptl);
+		if (!ptep)
+			continue;
+		referenced += pte_referenced(vma, addr, ptep);
+		pte_unmap_unlock(ptep, ptl);
+	}
+	return referenced;
+}
+
 static bool folio_referenced_one(struct page *page, struct vm_area_struct *vma,
 				 unsigned long address, void *arg)
 {
 	int *referenced = arg;
 	spinlock_t *ptl;
-	pte_t *ptep = page_vma_mapped_pte(page, vma, address, &ptl);
-	bool young;
+	pte_t *ptep;
 
+	if (PageFlag(page, PG_head)) {
+		*referenced += folio_referenced_huge(page, vma, address) > 0;
+		return true;
+	}
+	ptep = page_vma_mapped_pte(page, vma, address, &ptl);
 	if (!ptep)
 		return true;
-	switch (mmn_era) {
-	case MMN_ERA_6_12:
-		/* MGLRU: lru_gen_look_around() */
-		young = ptep_clear_young_notify(vma, address, ptep);
-		break;
-	case MMN_ERA_6_1:
-	case MMN_ERA_2_6_33:
-	default:
-		young = ptep_clear_flush_young_notify(vma, address, ptep);
-		break;
-	}
-	pte_unmap_unlock(ptep, ptl);
-	if (young)
+	if (pte_referenced(vma, address, ptep))
 		(*referenced)++;
+	pte_unmap_unlock(ptep, ptl);
 	return true;
 }
 
@@ -140,7 +218,7 @@ int folio_referenced(struct page *page)
 		.rmap_one = folio_referenced_one,
 	};
 
-	if (!page_mapped(page))
+	if (!page_mapped(page) && !(PageFlag(page, PG_head) && total_mapcount(page)))
 		return 0;
 	rmap_walk(page, &rwc);
 	return referenced;
@@ -305,8 +383,9 @@ bool reclaim_one_page(struct page *page, bool ignore_references)
 	bool lazyfree;
 
 	VM_WARN_ON(!PageLocked(page));
-	/* file and shmem pages, and THPs, are not reclaimed in the lab */
-	if (!PageAnon(page) || page->order || PageFlag(page, PG_ksm))
+	/* file and shmem pages are not reclaimed in the lab; a THP goes
+	 * through shrink_page() (split first), never one of its subpages */
+	if (!PageAnon(page) || PageTransCompound(page) || PageFlag(page, PG_ksm))
 		return false;
 	if (!ignore_references && folio_referenced(page) > 0)
 		return false;		/* FOLIOREF_ACTIVATE / KEEP */
@@ -334,9 +413,61 @@ bool reclaim_one_page(struct page *page, bool ignore_references)
 }
 
 /*
+ * shrink_folio_list() for one isolated (referenced) and locked page: the
+ * frames freed.  A THP is aged as a whole, then, as the lab has no THP
+ * swap-out (add_to_swap() of a large folio fails: no swap clusters),
+ * split_folio_to_list(): the head goes on as an order-0 page, the tails
+ * after it, each through the order-0 path (aged again unless references
+ * are ignored), as 6.12's loop takes them from the list.  A THP with any
+ * reference beyond its mappings and ours (a GUP pin) is not split
+ * (can_split_folio) and is kept.
+ */
+static unsigned long shrink_page(struct page *page, bool ignore_references)
+{
+	unsigned long freed = 0;
+	struct page **tails;
+
+	VM_WARN_ON(!PageLocked(page));
+	if (!PageFlag(page, PG_head))
+		return reclaim_one_page(page, ignore_references);
+	if (!PageAnon(page))
+		return 0;
+	if (!ignore_references && folio_referenced(page) > 0)
+		return 0;		/* FOLIOREF_ACTIVATE */
+	tails = calloc(HPAGE_PMD_NR - 1, sizeof(*tails));
+	if (!tails)
+		return 0;
+	if (split_huge_page_to_list(page, tails)) {
+		free(tails);
+		return 0;
+	}
+	/* the head: its references were just looked at */
+	if (reclaim_one_page(page, true))
+		freed++;
+	else
+		swap_drop_orphan(page);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR - 1; i++) {
+		struct page *tail = tails[i];
+
+		if (trylock_page(tail)) {
+			if (reclaim_one_page(tail, ignore_references))
+				freed++;
+			else
+				swap_drop_orphan(tail);
+			unlock_page(tail);
+		}
+		put_page(tail);		/* the list's reference */
+		mmn_cond_resched(__FILE__, __LINE__);
+	}
+	free(tails);
+	return freed;
+}
+
+/*
  * Global reclaim (kswapd-like): scan the frames for anonymous pages, age
  * them, and reclaim up to @nr.  A referenced page survives the first round
- * (its accessed bits are cleared), and goes in the second.
+ * (its accessed bits are cleared), and goes in the second.  A THP is
+ * found at its head (tails have no references of their own).
  */
 unsigned long mmn_reclaim(unsigned long nr)
 {
@@ -347,21 +478,20 @@ unsigned long mmn_reclaim(unsigned long nr)
 	for (int round = 0; round < 2 && done < nr; round++) {
 		for (unsigned long pfn = 1; pfn < st.nr_frames && done < nr; pfn++) {
 			struct page *page = pfn_to_page(pfn);
-			bool freed = false;
+			unsigned long freed = 0;
 
 			/* free and tail pages have no references; the
 			 * reference orders our reads after prep_new_page() */
 			if (!get_page_unless_zero(page))
 				continue;
 			if (PageAnon(page) && trylock_page(page)) {
-				freed = reclaim_one_page(page, false);
+				freed = shrink_page(page, false);
 				if (!freed)
 					swap_drop_orphan(page);
 				unlock_page(page);
 			}
 			put_page(page);
-			if (freed)
-				done++;
+			done += freed;
 			mmn_cond_resched(__FILE__, __LINE__);
 		}
 	}
@@ -375,56 +505,198 @@ int mmn_pageout(struct mm_struct *mm, unsigned long addr, unsigned long len)
 
 /* ---- MADV_PAGEOUT ---------------------------------------------------------- */
 
+/* Not mapped by anybody else (folio_likely_mapped_shared). */
+static bool thp_mapped_shared(struct page *head)
+{
+	int entire = __atomic_load_n(&head->_entire_mapcount, __ATOMIC_RELAXED);
+
+	return page_mapcount(head) > 1 || entire > 1 ||
+	       (page_mapcount(head) && entire);
+}
+
+/*
+ * split_folio() from the walk, mmap_lock read held, no PT lock: the THP
+ * @head (referenced by the caller) becomes 512 order-0 pages, or stays
+ * (-EAGAIN: pinned, raced).
+ */
+static int pageout_split_folio(struct page *head)
+{
+	int err;
+
+	lock_page(head);
+	err = split_huge_page_to_list(head, NULL);
+	unlock_page(head);
+	return err;
+}
+
+/* reclaim_pages() of the isolated pages (references put). */
+static void pageout_reclaim(struct page **list, unsigned int nr)
+{
+	/* reclaim_pages(): 6.12 ignores references here, 6.1 ages */
+	for (unsigned int i = 0; i < nr; i++) {
+		if (trylock_page(list[i])) {
+			if (!shrink_page(list[i], mmn_era == MMN_ERA_6_12))
+				swap_drop_orphan(list[i]);
+			unlock_page(list[i]);
+		}
+		put_page(list[i]);
+	}
+}
+
+/*
+ * How many ptes from @pte (at @addr, before @end) map consecutive pages of
+ * the THP @head, starting with @page (madvise_folio_pte_batch).
+ */
+static unsigned int thp_pte_batch(pte_t *pte, unsigned long addr,
+				  unsigned long end, struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+	unsigned int nr = 0;
+
+	for (; addr < end && page + nr < compound_head(page) + HPAGE_PMD_NR;
+	     addr += PAGE_SIZE, pte++, nr++) {
+		pte_t p = ptep_get(pte);
+
+		if (!pte_present(p) || pte_pfn(p) != pfn + nr)
+			break;
+	}
+	return nr;
+}
+
 static void pageout_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			      pmd_t *pmd, unsigned long addr, unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct page *list[PTRS_PER_TABLE];
-	unsigned int nr = 0;
+	unsigned int nr = 0, step;
 	pte_t *start_pte, *pte;
 	spinlock_t *ptl;
 
-	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!start_pte)
 		return;
-	for (pte = start_pte; addr != end; pte++, addr += PAGE_SIZE) {
+	for (; addr != end; pte += step, addr += step * PAGE_SIZE) {
 		pte_t ptent = ptep_get(pte);
-		struct page *page;
+		struct page *page, *head;
 
+		step = 1;
 		if (!pte_present(ptent))
 			continue;
 		page = vm_normal_page(vma, addr, ptent);
-		if (!page || !PageAnon(page) || page->order)
+		if (!page || !PageAnon(page))
 			continue;
-		/* do not interfere with other mappings of this page */
-		if (page_mapcount(page) != 1)
+		head = compound_head(page);
+		if (PageTransCompound(page)) {
+			/*
+			 * A PTE-mapped THP: reclaimed whole if this range maps
+			 * all of it, from its head on (split in shrink_page);
+			 * else split here if only we map it, and look at this
+			 * pte again (6.12 madvise_cold_or_pageout_pte_range).
+			 */
+			step = thp_pte_batch(pte, addr, end, page);
+			if (page != head || step < HPAGE_PMD_NR) {
+				int err;
+
+				step = 1;
+				if (thp_mapped_shared(head) || !trylock_page(head))
+					continue;
+				get_page(head);
+				pte_unmap_unlock(start_pte, ptl);
+				err = split_huge_page_to_list(head, NULL);
+				unlock_page(head);
+				put_page(head);
+				start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+				if (!start_pte)
+					break;
+				pte = start_pte;
+				if (!err)
+					step = 0;	/* order-0 pages now */
+				continue;
+			}
+			/* fully mapped here: its mapcount says if only here */
+			if (total_mapcount(head) != HPAGE_PMD_NR)
+				continue;
+		} else if (page_mapcount(page) != 1) {
+			/* do not interfere with other mappings of this page */
 			continue;
+		}
 		/*
 		 * 6.1 ages the pte here (no notifier; the flush comes from
 		 * tlb_finish_mmu) so that reclaim's folio_referenced() sees
 		 * only the secondaries' bits; since 6.9 reclaim ignores
 		 * references for MADV_PAGEOUT and the pte is left alone.
 		 */
-		if (mmn_era != MMN_ERA_6_12 && pte_young(ptent)) {
-			ptent = ptep_get_and_clear(mm, addr, pte);
-			set_pte_at(mm, addr, pte, pte_mkold(ptent));
-			tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
-		}
-		ClearPageFlag(page, PG_referenced);
-		get_page(page);		/* folio_isolate_lru() */
-		list[nr++] = page;
-	}
-	pte_unmap_unlock(start_pte, ptl);
+		for (unsigned int i = 0; mmn_era != MMN_ERA_6_12 && i < step; i++) {
+			pte_t p = ptep_get(pte + i);
 
-	/* reclaim_pages(): 6.12 ignores references here, 6.1 ages */
-	for (unsigned int i = 0; i < nr; i++) {
-		if (trylock_page(list[i])) {
-			if (!reclaim_one_page(list[i], mmn_era == MMN_ERA_6_12))
-				swap_drop_orphan(list[i]);
-			unlock_page(list[i]);
+			if (!pte_young(p))
+				continue;
+			p = ptep_get_and_clear(mm, addr + i * PAGE_SIZE, pte + i);
+			set_pte_at(mm, addr + i * PAGE_SIZE, pte + i, pte_mkold(p));
+			tlb_flush_pte_range(tlb, addr + i * PAGE_SIZE, PAGE_SIZE);
 		}
-		put_page(list[i]);
+		ClearPageFlag(head, PG_referenced);
+		get_page(head);		/* folio_isolate_lru() */
+		list[nr++] = head;
 	}
+	if (start_pte)
+		pte_unmap_unlock(start_pte, ptl);
+	pageout_reclaim(list, nr);
+}
+
+/*
+ * A huge PMD in the MADV_PAGEOUT range [addr, next) (6.12
+ * madvise_cold_or_pageout_pte_range, its pmd_trans_huge part).  True when
+ * it was dealt with; false when the range is PTE-mapped now (split) and
+ * the caller walks its ptes.
+ */
+static bool pageout_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
+			     pmd_t *pmd, unsigned long addr, unsigned long next)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *head;
+	spinlock_t *ptl;
+	pmd_t orig;
+
+	ptl = pmd_lock(mm, pmd);
+	orig = pmdp_get(pmd);
+	if (!pmd_trans_huge(orig)) {
+		spin_unlock(ptl);
+		return false;		/* split meanwhile */
+	}
+	/* nothing to reclaim in the huge zero page */
+	if (is_huge_zero_pmd(orig) || !(orig.pmd & _PAGE_PRESENT)) {
+		spin_unlock(ptl);
+		return true;
+	}
+	head = pfn_to_page(pmd_pfn(orig));
+	/* do not interfere with other mappings of this folio */
+	if (thp_mapped_shared(head)) {
+		spin_unlock(ptl);
+		return true;
+	}
+	get_page(head);
+	if (next - addr != HPAGE_PMD_SIZE) {
+		/* part of it: split_folio() now, then the ptes */
+		spin_unlock(ptl);
+		if (pageout_split_folio(head)) {
+			put_page(head);
+			return true;
+		}
+		put_page(head);
+		return false;
+	}
+	/* 6.1 ages the PMD (pmdp_invalidate, old; flushed by the gather) */
+	if (mmn_era != MMN_ERA_6_12 && (orig.pmd & _PAGE_ACCESSED)) {
+		mmn_sched_point(MMN_SP_PTE_WRITE, pmd);
+		__atomic_fetch_and(&pmd->pmd, ~_PAGE_ACCESSED, __ATOMIC_RELAXED);
+		tlb_flush_pte_range(tlb, addr, HPAGE_PMD_SIZE);
+	}
+	ClearPageFlag(head, PG_referenced);
+	spin_unlock(ptl);
+	/* isolated whole; reclaim splits it (no THP swap-out in the lab) */
+	pageout_reclaim(&head, 1);
+	return true;
 }
 
 int madvise_pageout_vma(struct vm_area_struct *vma, unsigned long start,
@@ -444,7 +716,10 @@ int madvise_pageout_vma(struct vm_area_struct *vma, unsigned long start,
 		pmd_t *pmd = mm_find_pmd(mm, addr);
 
 		next = pmd_addr_end(addr, end);
-		if (!pmd || pmd_none(pmdp_get(pmd)) || pmd_trans_huge(pmdp_get(pmd)))
+		if (!pmd || pmd_none(pmdp_get(pmd)))
+			continue;
+		if (pmd_trans_huge(pmdp_get(pmd)) &&
+		    pageout_huge_pmd(&tlb, vma, pmd, addr, next))
 			continue;
 		pageout_pte_range(&tlb, vma, pmd, addr, next);
 	}
@@ -482,7 +757,8 @@ static void free_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			continue;
 		}
 		page = vm_normal_page(vma, addr, ptent);
-		if (!page || !PageAnon(page) || page->order)
+		/* THPs are not made lazyfree in the lab (Linux splits them) */
+		if (!page || !PageAnon(page) || PageTransCompound(page))
 			continue;
 		if (PageSwapCache(page) || PageDirty(page)) {
 			if (!trylock_page(page))
