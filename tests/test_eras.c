@@ -651,3 +651,193 @@ TEST(era_holt_scenario_line)
 			printf("# %s\n", err);
 	}
 }
+
+/* ---- THP and KSM's pinned page (issue 5 leftovers) ---------------------- */
+/*
+ * 6.1: anon THPs never call invalidate_range under the PMD lock (only the
+ * file/DAX split uses pmdp_huge_clear_flush_notify): the split is start +
+ * only_end, the collapse start + end (its invalidate_range) -- as
+ * kernel/traces/6.1/thp-split.txt and collapse.txt.  2.6.33 runs 2.6.38's
+ * THP: pmdp_clear_flush_notify (collapse, huge COW) and
+ * pmdp_splitting_flush_notify (split), the pair under page_table_lock.
+ */
+
+#define THP_PAGES	512
+
+/* A 2 MiB-aligned area of one PMD at A; @huge: MADV_HUGEPAGE before the
+ * writes (one huge PMD), else after them (512 small pages). */
+static bool era_thp_setup(struct era_fix *f, enum mmn_era era, bool huge)
+{
+	int err;
+
+	mmn_era = era;
+	f->mm = mmn_mm_create();
+	if (!f->mm || mmn_mmap(f->mm, A, PG(THP_PAGES), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) != (long)A)
+		return false;
+	if (huge && mmn_madvise(f->mm, A, PG(THP_PAGES), MADV_HUGEPAGE))
+		return false;
+	for (int i = 0; i < THP_PAGES; i++)
+		if (mmn_store(f->mm, A + PG(i), 0x7000 + i))
+			return false;
+	if (!huge && mmn_madvise(f->mm, A, PG(THP_PAGES), MADV_HUGEPAGE))
+		return false;
+	f->rec = mmn_recorder_create(f->mm, MMN_REC_LEGACY | MMN_REC_NO_YOUNG, &err);
+	if (!f->rec)
+		return false;
+	mmn_recorder_set_base(f->rec, A);
+	return true;
+}
+
+#define PAIR_2M(blk, atomic)						\
+	"start CLEAR [+0x0,+0x200000) blk=" blk " atomic=" atomic "\n"	\
+	"end CLEAR [+0x0,+0x200000) blk=" blk " atomic=" atomic "\n"
+
+/* 6.1 __split_huge_pmd: pmdp_invalidate, only_end -- thp-split.txt */
+TEST(era_6_1_thp_split)
+{
+	struct era_fix f = { 0 };
+
+	ASSERT_TRUE(era_thp_setup(&f, MMN_ERA_6_1, true));
+	ASSERT_EQ(mmn_split_huge_pmd(f.mm, A + PG(3)), 0);
+	EXPECT_LOG(&f, PAIR_2M("1", "0"));
+	era_teardown(&f);
+}
+
+/* 6.1 collapse_huge_page: pmdp_collapse_flush notifies nothing; range_end
+ * calls invalidate_range -- collapse.txt */
+TEST(era_6_1_thp_collapse)
+{
+	struct era_fix f = { 0 };
+
+	ASSERT_TRUE(era_thp_setup(&f, MMN_ERA_6_1, false));
+	ASSERT_EQ(mmn_madvise(f.mm, A, PG(THP_PAGES), MADV_COLLAPSE), 0);
+	EXPECT_LOG(&f,
+		"start CLEAR [+0x0,+0x200000) blk=1 atomic=0\n"
+		"invalidate_range [+0x0,+0x200000) atomic=0\n"
+		"end CLEAR [+0x0,+0x200000) blk=1 atomic=0\n");
+	era_teardown(&f);
+}
+
+/* 6.1 huge COW: the split (start, only_end), then wp_page_copy of 4 KiB */
+TEST(era_6_1_thp_cow)
+{
+	struct era_fix f = { 0 };
+
+	ASSERT_TRUE(era_thp_setup(&f, MMN_ERA_6_1, true));
+	do_cow(&f);
+	EXPECT_LOG(&f,
+		PAIR_2M("1", "0")
+		"start CLEAR [+0x2000,+0x3000) blk=1 atomic=0\n"
+		"invalidate_range [+0x2000,+0x3000) atomic=1\n"
+		"change_pte +0x2000 atomic=1\n"
+		"end CLEAR [+0x2000,+0x3000) blk=1 atomic=0\n");
+	era_teardown(&f);
+}
+
+/* 6.1 write to the huge zero page: __split_huge_zero_page_pmd (no
+ * notifier of its own: start, only_end), then the COW of the 4 KiB zero
+ * page */
+TEST(era_6_1_huge_zero_write)
+{
+	struct era_fix f = { 0 };
+	uint64_t v = 1;
+	int err;
+
+	mmn_era = MMN_ERA_6_1;
+	f.mm = mmn_mm_create();
+	ASSERT_EQ(mmn_mmap(f.mm, A, PG(THP_PAGES), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED), (long)A);
+	ASSERT_EQ(mmn_madvise(f.mm, A, PG(THP_PAGES), MADV_HUGEPAGE), 0);
+	f.rec = mmn_recorder_create(f.mm, MMN_REC_LEGACY | MMN_REC_NO_YOUNG, &err);
+	ASSERT_TRUE(f.rec != NULL);
+	mmn_recorder_set_base(f.rec, A);
+	ASSERT_EQ(mmn_load(f.mm, A + PG(2), &v), 0);
+	EXPECT_EQ(v, 0);
+	ASSERT_EQ(mmn_store(f.mm, A + PG(2), 7), 0);
+	EXPECT_LOG(&f,
+		PAIR_2M("1", "0")
+		"start CLEAR [+0x2000,+0x3000) blk=1 atomic=0\n"
+		"invalidate_range [+0x2000,+0x3000) atomic=1\n"
+		"change_pte +0x2000 atomic=1\n"
+		"end CLEAR [+0x2000,+0x3000) blk=1 atomic=0\n");
+	era_teardown(&f);
+}
+
+/* 2.6.33 (2.6.38's split_huge_page): pmdp_splitting_flush_notify under
+ * page_table_lock, the PMD still huge; the pte table is then populated
+ * with no notifier */
+TEST(era_2_6_33_thp_split)
+{
+	struct era_fix f = { 0 };
+
+	ASSERT_TRUE(era_thp_setup(&f, MMN_ERA_2_6_33, true));
+	ASSERT_EQ(mmn_split_huge_pmd(f.mm, A + PG(3)), 0);
+	EXPECT_LOG(&f, PAIR_2M("0", "1"));
+	era_teardown(&f);
+}
+
+/* 2.6.33 khugepaged (2.6.38's collapse_huge_page): pmdp_clear_flush_notify
+ * under page_table_lock, inside the anon_vma lock */
+TEST(era_2_6_33_thp_collapse)
+{
+	struct era_fix f = { 0 };
+
+	ASSERT_TRUE(era_thp_setup(&f, MMN_ERA_2_6_33, false));
+	EXPECT_EQ(mmn_khugepaged_scan(f.mm), 1);
+	EXPECT_LOG(&f, PAIR_2M("0", "1"));
+	era_teardown(&f);
+}
+
+/* 2.6.33 huge COW (2.6.38's do_huge_pmd_wp_page): the whole huge page
+ * copied first, then pmdp_clear_flush_notify under page_table_lock */
+TEST(era_2_6_33_thp_cow)
+{
+	struct era_fix f = { 0 };
+
+	ASSERT_TRUE(era_thp_setup(&f, MMN_ERA_2_6_33, true));
+	do_cow(&f);
+	EXPECT_LOG(&f, PAIR_2M("0", "1"));
+	era_teardown(&f);
+}
+
+/* KSM on a pinned page: write_protect_page restores the original pte */
+static void do_ksm_pinned(struct era_fix *f)
+{
+	struct page *pin;
+
+	ASSERT_EQ(mmn_madvise(f->mm, A, PG(2), MADV_MERGEABLE), 0);
+	mmn_ksm_scan();			/* checksums */
+	mmap_read_lock(f->mm);
+	ASSERT_EQ(get_user_pages_remote(f->mm, A + PG(1), 1, FOLL_WRITE, &pin,
+					NULL), 1);
+	mmap_read_unlock(f->mm);
+	mmn_recorder_clear(f->rec);
+	mmn_ksm_scan();			/* page 1's write-protect fails */
+	put_page(pin);
+}
+
+/* 6.1: the restore is a plain set_pte_at: start, end (invalidate_range) */
+TEST(era_6_1_ksm_pinned)
+{
+	struct era_fix f = { 0 };
+
+	ASSERT_TRUE(era_setup(&f, MMN_ERA_6_1, 2, 0x5a5a, true));
+	do_ksm_pinned(&f);
+	EXPECT_LOG(&f,
+		"start CLEAR [+0x1000,+0x2000) blk=1 atomic=0\n"
+		"invalidate_range [+0x1000,+0x2000) atomic=0\n"
+		"end CLEAR [+0x1000,+0x2000) blk=1 atomic=0\n");
+	era_teardown(&f);
+}
+
+/* 2.6.33: set_pte_at_notify of the original pte: change_pte, PTL held */
+TEST(era_2_6_33_ksm_pinned)
+{
+	struct era_fix f = { 0 };
+
+	ASSERT_TRUE(era_setup(&f, MMN_ERA_2_6_33, 2, 0x5a5a, true));
+	do_ksm_pinned(&f);
+	EXPECT_LOG(&f, "change_pte +0x1000 atomic=1\n");
+	era_teardown(&f);
+}
