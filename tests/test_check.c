@@ -636,6 +636,114 @@ TEST(aai_rule_b_near_miss_still_mapped)
 	EXPECT_EQ(mmn_report_count(), 0);
 }
 
+/*
+ * Era 2.6.33 changes the pte first and tells the secondaries afterwards
+ * (do_wp_page: copy, ptep_clear_flush, set_pte_at, then change_pte).  A
+ * translation made in between, after fork's window closed, is stale when
+ * made but breaks no contract yet: its contract is the change_pte to come.
+ * Made after the device's change_pte returned, it does.
+ */
+struct early {
+	struct mmu_notifier mn;
+	struct rig *g;
+	bool read;		/* also read through it, still before raw's */
+	uint64_t val;
+};
+
+static void early_change_pte(struct mmu_notifier *mn, struct mm_struct *mm,
+			     unsigned long address, pte_t pte)
+{
+	struct early *e = container_of(mn, struct early, mn);
+	struct rig *g = e->g;
+
+	/* the raw device's fault installs what its GUP got before the COW */
+	mmn_spte_make(g->r.dev, &g->r.s, g->va, pfn_to_page(g->r.pfn), false, 0);
+	g->r.calls++;
+	if (e->read)
+		mmn_dev_read(g->r.dev, &g->r.s, g->va, &e->val);
+}
+
+static void raw_change_pte(struct mmu_notifier *mn, struct mm_struct *mm,
+			   unsigned long address, pte_t pte)
+{
+}
+
+static const struct mmu_notifier_ops raw_mn_ops_legacy = {
+	.invalidate_range_start = raw_start,
+	.invalidate_range_end = raw_end,
+	.change_pte = raw_change_pte,
+};
+
+static const struct mmu_notifier_ops early_ops = {
+	.change_pte = early_change_pte,
+};
+
+/* 2.6.33, a rig whose raw notifier has change_pte, and a notifier
+ * registered after it (so called before it) that makes raw's translation
+ * to the frame COW is about to leave. */
+static int rig_init_2_6_33(struct rig *g, struct early *e)
+{
+	int err;
+
+	mmn_era = MMN_ERA_2_6_33;
+	err = rig_init(g);
+	if (err)
+		return err;
+	mmu_notifier_unregister(&g->r.mn, g->mm);
+	g->r.mn.ops = &raw_mn_ops_legacy;
+	err = mmu_notifier_register(&g->r.mn, g->mm);
+	if (err)
+		return err;
+	mmn_device_track(g->r.dev, &g->r.mn);
+	e->g = g;
+	e->mn.ops = &early_ops;
+	return mmu_notifier_register(&e->mn, g->mm);
+}
+
+TEST(aai_rule_b_2_6_33_near_miss_before_change_pte)
+{
+	struct early e = { .read = true };
+	struct rig g;
+
+	ASSERT_EQ(rig_init_2_6_33(&g, &e), 0);
+	ASSERT_EQ(mmn_store(g.mm, g.va, VAL_A), 0);
+	ASSERT_EQ(fork_rig(&g), 0);
+	g.r.pfn = cur_pfn(g.mm, g.va);
+	ASSERT_EQ(mmn_store(g.mm, g.va, VAL_B), 0);	/* COW */
+	ASSERT_EQ(g.r.calls, 1);
+	ASSERT_NE(cur_pfn(g.mm, g.va), g.r.pfn);
+	EXPECT_EQ(e.val, VAL_A);	/* the copy's source: same content */
+	mmu_notifier_unregister(&e.mn, g.mm);
+	EXPECT_EQ(rig_fini(&g), 0);
+	mmn_era = MMN_ERA_6_12;
+	EXPECT_EQ(mmn_report_count(), 0);
+}
+
+TEST(aai_rule_b_2_6_33_stale_after_change_pte)
+{
+	struct early e = { .read = false };
+	struct rig g;
+	const char *t;
+	uint64_t v;
+
+	ASSERT_EQ(rig_init_2_6_33(&g, &e), 0);
+	harness_expect_violations();
+	ASSERT_EQ(mmn_store(g.mm, g.va, VAL_A), 0);
+	ASSERT_EQ(fork_rig(&g), 0);
+	g.r.pfn = cur_pfn(g.mm, g.va);
+	mmu_notifier_unregister(&e.mn, g.mm);
+	ASSERT_EQ(mmn_store(g.mm, g.va, VAL_B), 0);	/* COW, change_pte */
+	/* made after raw's change_pte returned, to the frame COW left */
+	mmn_spte_make(g.r.dev, &g.r.s, g.va, pfn_to_page(g.r.pfn), false, 0);
+	ASSERT_EQ(mmn_dev_read(g.r.dev, &g.r.s, g.va, &v), 0);
+	EXPECT_EQ(mmn_report_count_kind(MMN_V_ACCESS_AFTER_INVALIDATE), 1);
+	t = harness_violation_text(MMN_V_ACCESS_AFTER_INVALIDATE);
+	ASSERT_STR_CONTAINS(t, "(already stale when made)");
+	ASSERT_STR_CONTAINS(t, "change_pte");
+	rig_fini(&g);
+	mmn_era = MMN_ERA_6_12;
+}
+
 /* ------------------------------------------------------------------ */
 /* sleep-in-atomic inside a notifier callback                            */
 

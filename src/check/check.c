@@ -331,6 +331,8 @@ static void hmap_free(struct hmap *h, void (*fn)(void *))
 
 static struct hmap ghosts;	/* location key -> struct ghost_page */
 static struct hmap resets;	/* location key -> clock of its last reset */
+/* (mm, va) key -> clock of its last pte change told afterwards (2.6.33) */
+static struct hmap unnotified;
 
 /* Did location page @key start over after @born?  (0: no) */
 static uint64_t reset_since(uint64_t key, uint64_t born)
@@ -811,6 +813,26 @@ static bool window_covers(const struct window *w, unsigned long va)
 	return va >= w->start && va < w->end;
 }
 
+/* Did (mm, va)'s pte change, to be notified afterwards, at or after @t
+ * (a mark carries the clock of the event before it)? */
+static bool unnotified_since(struct mm_struct *mm, unsigned long va, uint64_t t)
+{
+	void **v;
+
+	if (!unnotified.used)
+		return false;
+	v = hmap_slot(&unnotified, loc_key_anon(mm, va & PAGE_MASK), false);
+	return v && (uint64_t)(uintptr_t)*v >= t;
+}
+
+void __mmn_check_pte_change_unnotified(struct mm_struct *mm, unsigned long va)
+{
+	mmn_check_lock();
+	*hmap_slot(&unnotified, loc_key_anon(mm, va & PAGE_MASK), true) =
+		(void *)(uintptr_t)check_clock;
+	mmn_check_unlock();
+}
+
 /* Rules (a) and (b) above.  Returns the window broken, or NULL. */
 static const struct window *check_windows(struct mmn_device *dev,
 					  const struct mmn_spte *s,
@@ -818,7 +840,7 @@ static const struct window *check_windows(struct mmn_device *dev,
 					  bool write, const char **rule)
 {
 	struct dev_check *dc = dev->check;
-	bool latest_closed_seen = false;
+	bool latest_closed_seen = false, closed_seen = false;
 
 	if (!dc)
 		return NULL;
@@ -827,6 +849,20 @@ static const struct window *check_windows(struct mmn_device *dev,
 
 		if (!window_covers(w, va))
 			continue;
+		/*
+		 * 2.6.33 changes a pte first and tells the secondaries after
+		 * (invalidate_page, change_pte): a translation made stale by
+		 * such a change after the newest window closed breaks no
+		 * contract yet -- the coming notification is its contract.
+		 * (Windows are in contract order: older ones ended earlier,
+		 * and rule (a) does not apply to windows entered before birth.)
+		 */
+		if (w->t_end <= s->born && !closed_seen) {
+			closed_seen = true;
+			if (s->stale_at_birth &&
+			    unnotified_since(dev->mm, va, w->t_end))
+				return NULL;
+		}
 		if (s->born < w->t_enter) {
 			if (w->removes || write) {
 				*rule = w->removes ?
@@ -1422,6 +1458,7 @@ static void check_reset(void)
 	hmap_free(&ghosts, free_ptr);
 	hmap_free(&seals, free_ptr);
 	hmap_free(&resets, NULL);
+	hmap_free(&unnotified, NULL);
 	history_next = 0;
 	check_clock = 0;
 	nr_tracked = 0;

@@ -63,6 +63,7 @@ void __mmn_check_fork_page(struct mm_struct *src, struct mm_struct *dst,
 			   unsigned long addr);
 void __mmn_check_reset_range(struct mm_struct *mm, unsigned long start,
 			     unsigned long end);
+void __mmn_check_pte_change_unnotified(struct mm_struct *mm, unsigned long va);
 void __mmn_check_mm_gone(struct mm_struct *mm);
 void __mmn_check_consumed(struct page *src, struct mm_struct *mm,
 			  unsigned long va, const char *why);
@@ -156,6 +157,19 @@ static inline void mmn_check_reset_range(struct mm_struct *mm,
 {
 	if (mmn_check_enabled)
 		__mmn_check_reset_range(mm, start, end);
+}
+
+/*
+ * Era 2.6.33: (@mm, @va)'s pte changes now and the secondaries hear of it
+ * only afterwards (ptep_clear_flush then invalidate_page; do_wp_page's and
+ * KSM's ptep_clear_flush then change_pte).  A translation made stale by it
+ * in between breaks no contract yet (rule (b) waits for the notification).
+ */
+static inline void mmn_check_pte_change_unnotified(struct mm_struct *mm,
+						   unsigned long va)
+{
+	if (mmn_check_enabled)
+		__mmn_check_pte_change_unnotified(mm, va);
 }
 
 /* mremap moved the anon locations [@old, @old + @len) of @mm to @new,

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check/check.h"
 #include "mm/internal.h"
 
 #define PGTABLE_ALLOC_SIZE \
@@ -259,7 +260,13 @@ pte_t ptep_get_and_clear(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
  * flush also invalidates secondary TLBs here). */
 pte_t ptep_clear_flush(struct vm_area_struct *vma, unsigned long addr, pte_t *ptep)
 {
-	pte_t old = ptep_get_and_clear(vma->vm_mm, addr, ptep);
+	pte_t old;
+
+	/* era: 2.6.33 tells the secondaries after the change, if at all
+	 * (invalidate_page, change_pte), or the S/E around it does */
+	if (mmn_era == MMN_ERA_2_6_33)
+		mmn_check_pte_change_unnotified(vma->vm_mm, addr);
+	old = ptep_get_and_clear(vma->vm_mm, addr, ptep);
 
 	if (pte_present(old))
 		flush_tlb_page(vma, addr);
@@ -300,6 +307,7 @@ void set_pte_at_notify(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
 		set_pte_at(mm, addr, ptep, pte);
 		break;
 	case MMN_ERA_2_6_33:
+		mmn_check_pte_change_unnotified(mm, addr);
 		set_pte_at(mm, addr, ptep, pte);
 		mmu_notifier_change_pte(mm, addr, pte);
 		break;
