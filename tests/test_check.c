@@ -744,6 +744,118 @@ TEST(aai_rule_b_2_6_33_stale_after_change_pte)
 	mmn_era = MMN_ERA_6_12;
 }
 
+/*
+ * Fork and a TLB that walks the CPU page table (SVA): the parent's ptes
+ * are write-protected while copying, but the secondary TLB is flushed only
+ * at the end of dup_mmap.  A device write in between reaches the frame
+ * the child now shares -- Linux's accepted window, as for the CPU's own
+ * TLB -- so the child sees it, and that is no violation.  Through the same
+ * translation after the flush it is one.
+ */
+struct tlbdev {
+	struct mmu_notifier mn;
+	struct mmn_device *dev;
+	struct mmn_spte s;
+	unsigned long va;
+	bool write_in_flush;	/* the device writes while the flush runs */
+	int flushes;
+};
+
+static void tlbdev_flush(struct mmu_notifier *mn, struct mm_struct *mm,
+			 unsigned long start, unsigned long end)
+{
+	struct tlbdev *t = container_of(mn, struct tlbdev, mn);
+
+	t->flushes++;
+	if (t->write_in_flush && start == 0) {	/* fork's flush_tlb_mm */
+		t->write_in_flush = false;
+		mmn_dev_write(t->dev, &t->s, t->va, VAL_C);
+	}
+}
+
+static const struct mmu_notifier_ops tlbdev_ops = {
+	.arch_invalidate_secondary_tlbs = tlbdev_flush,
+};
+
+static int tlbdev_init(struct tlbdev *t, struct mm_struct **mm)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	mmn_check_begin();
+	*mm = mmn_mm_create();
+	if (!*mm)
+		return -ENOMEM;
+	t->va = mmn_mmap(*mm, 0, 4 * PG, RW, PRIV);
+	if ((long)t->va < 0)
+		return (int)t->va;
+	t->mn.ops = &tlbdev_ops;
+	t->dev = mmn_device_create(&raw_dev_ops, *mm, "tlbdev", &err);
+	if (!t->dev)
+		return err;
+	err = mmu_notifier_register(&t->mn, *mm);
+	if (err)
+		return err;
+	mmn_device_track(t->dev, &t->mn);
+	return 0;
+}
+
+static void tlbdev_fini(struct tlbdev *t, struct mm_struct *mm,
+			struct mm_struct *child)
+{
+	mmu_notifier_unregister(&t->mn, mm);
+	mmn_device_destroy(t->dev);
+	if (child)
+		mmn_exit(child);
+	mmn_exit(mm);
+	mmn_check_end();
+}
+
+TEST(fork_window_write_reaches_child_near_miss)
+{
+	struct mm_struct *mm, *child;
+	struct tlbdev t;
+	uint64_t v;
+	int err;
+
+	ASSERT_EQ(tlbdev_init(&t, &mm), 0);
+	ASSERT_EQ(mmn_store(mm, t.va, VAL_A), 0);
+	ASSERT_EQ(make_spte(t.dev, &t.s, t.va, true), 0);
+	t.write_in_flush = true;
+	child = mmn_fork(mm, &err);
+	ASSERT_TRUE(child);
+	ASSERT_FALSE(t.write_in_flush);		/* it wrote, during the flush */
+	ASSERT_EQ(mmn_load(child, t.va, &v), 0);
+	EXPECT_EQ(v, VAL_C);			/* the frame is shared */
+	ASSERT_EQ(mmn_load(mm, t.va, &v), 0);
+	EXPECT_EQ(v, VAL_C);
+	EXPECT_EQ(mmn_check_audit(), 0);
+	tlbdev_fini(&t, mm, child);
+	EXPECT_EQ(mmn_report_count(), 0);
+}
+
+TEST(fork_window_write_after_flush_reported)
+{
+	struct mm_struct *mm, *child;
+	struct tlbdev t;
+	uint64_t v;
+	int err;
+
+	ASSERT_EQ(tlbdev_init(&t, &mm), 0);
+	harness_expect_violations();
+	ASSERT_EQ(mmn_store(mm, t.va, VAL_A), 0);
+	ASSERT_EQ(make_spte(t.dev, &t.s, t.va, true), 0);
+	child = mmn_fork(mm, &err);
+	ASSERT_TRUE(child);
+	ASSERT_GT(t.flushes, 0);
+	ASSERT_EQ(mmn_dev_write(t.dev, &t.s, t.va, VAL_C), 0);	/* too late */
+	EXPECT_EQ(mmn_report_count_kind(MMN_V_ACCESS_AFTER_INVALIDATE), 1);
+	ASSERT_EQ(mmn_load(child, t.va, &v), 0);
+	EXPECT_EQ(v, VAL_C);
+	EXPECT_EQ(mmn_report_count_kind(MMN_V_STALE_READ), 1);	/* the child */
+	tlbdev_fini(&t, mm, child);
+}
+
 /* ------------------------------------------------------------------ */
 /* sleep-in-atomic inside a notifier callback                            */
 

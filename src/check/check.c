@@ -397,6 +397,90 @@ static void ghost_drop_matching(uint64_t key, uint64_t mask)
 	}
 }
 
+/*
+ * Fork shares.  From fork's copy of an anonymous location to the flush at
+ * the end of dup_mmap, the parent's location and the child's share one
+ * frame, and a secondary TLB may still write it through a writable entry
+ * made before the copy (SVA's IOTLB, exactly as the CPU's own TLB may:
+ * Linux accepts that window).  Such a write reaches the child as well.
+ * Parent location key -> the child locations copied from it.
+ */
+struct fork_share {
+	struct mm_struct *mm;
+	unsigned long addr;
+	unsigned long pfn;		/* the frame they shared at the copy */
+	uint64_t clock;
+};
+
+struct fork_share_list {
+	unsigned int nr, cap;
+	struct fork_share s[];
+};
+
+static struct hmap fork_shares;
+
+static bool primary_lookup(struct mm_struct *mm, unsigned long va,
+			   unsigned long *pfn, bool *write);
+
+static void fork_share_add(struct mm_struct *src, struct mm_struct *mm,
+			   unsigned long addr)
+{
+	void **v;
+	struct fork_share_list *fl;
+	unsigned long pfn;
+	bool w;
+
+	if (!primary_lookup(src, addr, &pfn, &w))
+		return;
+	v = hmap_slot(&fork_shares, loc_key_anon(src, addr), true);
+	fl = *v;
+
+	if (!fl || fl->nr == fl->cap) {
+		unsigned int cap = fl ? fl->cap * 2 : 2;
+		struct fork_share_list *n = realloc(fl, sizeof(*n) + cap * sizeof(n->s[0]));
+
+		if (!n)
+			abort();
+		if (!fl)
+			n->nr = 0;
+		n->cap = cap;
+		fl = n;
+		*v = fl;
+	}
+	fl->s[fl->nr++] = (struct fork_share){ mm, addr, pfn, check_clock };
+}
+
+/* The write of @val at word @l->word of the parent's location reached the
+ * frame @pfn: every child copied from it after @born that shares that
+ * frame (maps it, or has not mapped its copy yet) sees it too. */
+
+static void fork_share_write(const struct loc *l, uint64_t born,
+			     unsigned long pfn, uint64_t val)
+{
+	void **v;
+	struct fork_share_list *fl;
+
+	if (!fork_shares.used || (l->key & LOC_FILE))
+		return;
+	v = hmap_slot(&fork_shares, l->key, false);
+	if (!v || !*v)
+		return;
+	fl = *v;
+	for (unsigned int i = 0; i < fl->nr; i++) {
+		const struct fork_share *fs = &fl->s[i];
+		struct loc d = { .key = loc_key_anon(fs->mm, fs->addr), .word = l->word,
+				 .obj = fs->mm };
+
+		unsigned long cur;
+		bool w;
+
+		if (fs->clock < born || fs->pfn != pfn)
+			continue;
+		if (!primary_lookup(fs->mm, fs->addr, &cur, &w) || cur == pfn)
+			ghost_set(&d, val);
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Seals.                                                               */
 
@@ -882,6 +966,13 @@ static const struct window *check_windows(struct mmn_device *dev,
 		 */
 		if (w->flush)
 			continue;
+		/* made inside a window that has closed since, and the frame
+		 * left the location only after it closed, by a 2.6.33
+		 * change still to be told (reclaim's invalidate_page after
+		 * a THP split): that notification is the contract */
+		if (w->t_end > s->born && w->t_end != UINT64_MAX &&
+		    unnotified_since(dev->mm, va, w->t_end))
+			return NULL;
 		if (w->t_end > s->born || (s->stale_at_birth && !latest_closed_seen)) {
 			/* the same frame, freed and mapped there again, is
 			 * not the frame the translation was made for */
@@ -998,8 +1089,10 @@ static int dev_access(struct mmn_device *dev, const struct mmn_spte *s,
 			 * after the flush.
 			 */
 			l = page_location(dev->mm, va, page);
-			if (reset_since(l.key, s->born) == 0)
+			if (reset_since(l.key, s->born) == 0) {
 				ghost_set(&l, *val);
+				fork_share_write(&l, s->born, pfn, *val);
+			}
 		} else {
 			*val = __atomic_load_n(word, __ATOMIC_RELAXED);
 		}
@@ -1023,6 +1116,7 @@ static int dev_access(struct mmn_device *dev, const struct mmn_spte *s,
 		}
 		__atomic_store_n(word, *val, __ATOMIC_RELAXED);
 		ghost_set(&l, *val);
+		fork_share_write(&l, s->born, pfn, *val);
 	} else {
 		uint64_t got = __atomic_load_n(word, __ATOMIC_RELAXED);
 		uint64_t want = ghost_get(&l);
@@ -1211,6 +1305,23 @@ void __mmn_check_fork_page(struct mm_struct *src, struct mm_struct *dst,
 	if (from) {
 		to = ghost_page_get(loc_key_anon(dst, addr), dst, true);
 		memcpy(to->w, from->w, sizeof(to->w));
+	}
+	fork_share_add(src, dst, addr & PAGE_MASK);
+	mmn_check_unlock();
+}
+
+/* dup_mmap flushed the parent's TLB: the fork shares of @src end. */
+void __mmn_check_fork_done(struct mm_struct *src)
+{
+	uint64_t key = loc_key_anon(src, 0) & ~LOC_IDX_MASK;
+
+	mmn_check_lock();
+	for (unsigned long i = 0; fork_shares.used && i < fork_shares.cap; i++) {
+		if (fork_shares.keys[i] >= HMAP_TOMB ||
+		    (fork_shares.keys[i] & ~LOC_IDX_MASK) != key)
+			continue;
+		free(fork_shares.vals[i]);
+		fork_shares.keys[i] = HMAP_TOMB;
 	}
 	mmn_check_unlock();
 }
@@ -1459,6 +1570,7 @@ static void check_reset(void)
 	hmap_free(&seals, free_ptr);
 	hmap_free(&resets, NULL);
 	hmap_free(&unnotified, NULL);
+	hmap_free(&fork_shares, free_ptr);
 	history_next = 0;
 	check_clock = 0;
 	nr_tracked = 0;

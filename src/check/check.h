@@ -64,6 +64,16 @@ void __mmn_check_fork_page(struct mm_struct *src, struct mm_struct *dst,
 void __mmn_check_reset_range(struct mm_struct *mm, unsigned long start,
 			     unsigned long end);
 void __mmn_check_pte_change_unnotified(struct mm_struct *mm, unsigned long va);
+void __mmn_check_fork_done(struct mm_struct *src);
+
+/* dup_mmap's flush_tlb_mm(parent) is done: a secondary's write through a
+ * translation older than the fork no longer reaches the child's locations
+ * (see fork shares in check.c). */
+static inline void mmn_check_fork_done(struct mm_struct *src)
+{
+	if (mmn_check_enabled)
+		__mmn_check_fork_done(src);
+}
 void __mmn_check_mm_gone(struct mm_struct *mm);
 void __mmn_check_consumed(struct page *src, struct mm_struct *mm,
 			  unsigned long va, const char *why);

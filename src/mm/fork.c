@@ -256,6 +256,7 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 	MM_CHECK(2, mm_pgtables_valid(mm));
 	mmap_write_unlock(mm);
 	flush_tlb_mm(oldmm);
+	mmn_check_fork_done(oldmm);
 	mmap_write_unlock(oldmm);
 	return retval;
 }

@@ -810,7 +810,14 @@ static void __split_huge_pmd_folio(struct vm_area_struct *vma, pmd_t *pmd,
 		if (pmd_trans_huge(pmdval) && (!folio || pmd_page(pmdval) == folio)) {
 			if (!is_huge_zero_pmd(pmdval))
 				pmdp_splitting_flush_notify(vma, haddr);
-			/* the map step: no notifier */
+			/*
+			 * the map step: no notifier.  2.6.38 kept the frames
+			 * mapped; the lab's freeze (reclaim, migration)
+			 * puts migration entries first, told nobody: for the
+			 * checker, changes whose notification is to come
+			 */
+			for (unsigned long i = 0; freeze && i < HPAGE_PMD_NR; i++)
+				mmn_check_pte_change_unnotified(mm, haddr + i * PAGE_SIZE);
 			__split_huge_pmd_locked(vma, pmd, haddr, freeze);
 		}
 		spin_unlock(ptl);
