@@ -33,5 +33,11 @@ t 2 "bad.mmn:2:23: error" "$M" explore "$tmp/bad.mmn"
 t 2 "no trace file given" "$M" replay
 t 2 "bad.trace:" "$M" replay "$tmp/bad.trace"
 t 2 "unexpected argument 'extra'" "$M" list extra
-[ $fail = 0 ] && echo "19 passed, 0 failed" || echo "cli errors: FAILED"
+# an era option travels with the trace: the replay runs 2.6.33+holt again
+"$M" explore "$S/scenarios/seed/thp-split.mmn" --era 2.6.33 --holt-atomic \
+	--driver xpmem/sync-start --out "$tmp/holt.trace" >/dev/null 2>&1
+t 1 "== thp-split  xpmem/sync-start  era 2.6.33+holt" "$M" replay "$tmp/holt.trace"
+t 0 "--holt-atomic --driver xpmem/sync-start" "$M" run "$S/scenarios/seed/thp-split.mmn" \
+	--era 2.6.33 --holt-atomic --driver xpmem/sync-start --runs 5 -v
+[ $fail = 0 ] && echo "21 passed, 0 failed" || echo "cli errors: FAILED"
 exit $fail

@@ -43,7 +43,7 @@ expect_in "$out" "2 instances, 2 as expected, 0 unexpected"
 # a built-in scenario: without --driver only the plugin's instances run
 "$mmnlab" run "$src/scenarios/seed/fork.mmn" --era 6.1 --mirror-plugin "$tmp/mydriver.so" \
 	--runs 200 --no-time >"$out" || fail "seed fork with the plugin"
-expect_in "$out" "mydriver/no-erase              6.1     maybe                              violation access-after-invalidate"
+expect_in "$out" "mydriver/no-erase              6.1         maybe                              violation access-after-invalidate"
 expect_in "$out" "2 instances, 2 as expected"
 # explore writes a trace naming the plugin; replay loads it again, from
 # another directory, without the option

@@ -308,6 +308,16 @@ static bool instance_selected(const struct opts *o, const struct scn_scenario *x
 	       label[strlen(o->driver)] == '/';
 }
 
+/* The instance's era as it runs: "2.6.33+holt" with --holt-atomic or an
+ * `era 2.6.33+holt` line. */
+static const char *instance_era(const struct scn_scenario *x, char *buf, size_t n)
+{
+	unsigned int opts = (x->era_opts | mmn_era_opts_force) &
+			    mmn_era_opts_valid(x->era);
+
+	return mmn_era_full_name(x->era, opts, buf, n);
+}
+
 /*
  * The identity of an instance, for trace files: "PATH era E mirror D/F",
  * then " plugin ABSPATH" for each plugin driver it binds, so that replay
@@ -319,7 +329,10 @@ static void instance_identity(const struct scn_scenario *x, char *buf, size_t n)
 	size_t len;
 
 	scn_instance_label(x, label, sizeof(label));
-	snprintf(buf, n, "%s era %s mirror %s", x->file, mmn_era_name(x->era), label);
+	char era[32];
+
+	snprintf(buf, n, "%s era %s mirror %s", x->file, instance_era(x, era, sizeof(era)),
+		 label);
 	for (int i = 0; i < x->nmirrors; i++) {
 		const char *p = mmn_cli_plugin_path(x->mirrors[i].driver);
 
@@ -341,8 +354,10 @@ static void instance_replay_command(const struct opts *o, const struct scn_scena
 	size_t len;
 
 	scn_instance_label(x, label, sizeof(label));
-	snprintf(buf, n, "mmnlab explore %s --era %s%s%s --strategy %s --seed %" PRIu64,
-		 x->file, mmn_era_name(x->era), strcmp(label, "-") ? " --driver " : "",
+	snprintf(buf, n, "mmnlab explore %s --era %s%s%s%s --strategy %s --seed %" PRIu64,
+		 x->file, mmn_era_name(x->era),
+		 mmn_era_opts_force & mmn_era_opts_valid(x->era) & MMN_ERA_OPT_HOLT ?
+		 " --holt-atomic" : "", strcmp(label, "-") ? " --driver " : "",
 		 strcmp(label, "-") ? label : "", mmn_explore_strategy_name(o->cfg.strategy),
 		 o->cfg.seed);
 	len = strlen(buf);
@@ -530,7 +545,7 @@ static void report_cause(const char *report, char *buf, size_t n)
 static int run_instance(const struct opts *o, const struct scn_scenario *x, FILE *out)
 {
 	struct mmn_explore_result r;
-	char label[96], exp[48], ver[48], why[512];
+	char label[96], exp[48], ver[48], why[512], eraname[32];
 	const char *na;
 	struct scn_exec *e;
 	bool ok;
@@ -547,8 +562,8 @@ static int run_instance(const struct opts *o, const struct scn_scenario *x, FILE
 	na = precheck(x, why, sizeof(why));
 	if (na) {
 		/* the driver does not exist in this era */
-		fprintf(out, "%-28s %-30s %-7s %-34s %-34s %9s\n", x->name, label,
-			mmn_era_name(x->era), exp, "n/a", "-");
+		fprintf(out, "%-28s %-30s %-11s %-34s %-34s %9s\n", x->name, label,
+			instance_era(x, eraname, sizeof(eraname)), exp, "n/a", "-");
 		if (o->verbose)
 			fprintf(out, "    %s\n", na);
 		return -1;
@@ -564,16 +579,16 @@ static int run_instance(const struct opts *o, const struct scn_scenario *x, FILE
 				  .isolate = o->cfg.isolate },
 			  &scn_explore_ops, e, &r);
 	if (ret < 0) {
-		fprintf(out, "%-28s %-30s %-7s %-34s error: %s\n", x->name, label,
-			mmn_era_name(x->era), exp, r.error);
+		fprintf(out, "%-28s %-30s %-11s %-34s error: %s\n", x->name, label,
+			instance_era(x, eraname, sizeof(eraname)), exp, r.error);
 		mmn_explore_result_free(&r);
 		scn_exec_free(e);
 		return 1;
 	}
 	verdict_text(&r, ver, sizeof(ver));
 	ok = verdict_matches(&r, x->expect);
-	fprintf(out, "%-28s %-30s %-7s %-34s %-34s %9lu", x->name, label,
-		mmn_era_name(x->era), exp, ver, r.executions);
+	fprintf(out, "%-28s %-30s %-11s %-34s %-34s %9lu", x->name, label,
+		instance_era(x, eraname, sizeof(eraname)), exp, ver, r.executions);
 	if (!o->no_time)
 		fprintf(out, " %7.2fs", r.elapsed);
 	fprintf(out, "%s\n", ok ? "" : "   UNEXPECTED");
@@ -697,7 +712,7 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	print_header(&o);
-	printf("\n%-28s %-30s %-7s %-34s %-34s %9s", "scenario", "driver/form", "era",
+	printf("\n%-28s %-30s %-11s %-34s %-34s %9s", "scenario", "driver/form", "era",
 	       "expected", "verdict", "execs");
 	if (!o.no_time)
 		printf(" %8s", "time");
@@ -777,13 +792,14 @@ static int cmd_explore(int argc, char **argv)
 		struct scn_scenario *x = inst[k];
 		struct mmn_explore_result r;
 		struct scn_exec *e;
-		char label[96], id[4096], why[512];
+		char label[96], id[4096], why[512], eraname[32];
 
 		if (!instance_selected(&o, x))
 			continue;
 		explored++;
 		scn_instance_label(x, label, sizeof(label));
-		printf("\n== %s  %s  era %s\n", x->name, label, mmn_era_name(x->era));
+		printf("\n== %s  %s  era %s\n", x->name, label,
+		       instance_era(x, eraname, sizeof(eraname)));
 		if (precheck(x, why, sizeof(why))) {
 			printf("n/a: %s\n", why);
 			continue;
@@ -892,6 +908,19 @@ static int cmd_replay(int argc, char **argv)
 		mmn_trace_free(&t);
 		return 2;
 	}
+	/* "2.6.33+holt": the option is forced as --holt-atomic would */
+	{
+		unsigned int opts = 0;
+		int e = mmn_era_parse_opts(era, &opts);
+
+		if (e < 0) {
+			fprintf(stderr, "%s: unknown era '%s'\n", trace, era);
+			mmn_trace_free(&t);
+			return 2;
+		}
+		mmn_era_opts_force |= opts;
+		snprintf(era, sizeof(era), "%s", mmn_era_name(e));
+	}
 	/* the plugins the instance binds: " plugin ABSPATH" each */
 	for (const char *p = t.scenario; (p = strstr(p, " plugin ")); ) {
 		char so[PATH_MAX];
@@ -922,11 +951,12 @@ static int cmd_replay(int argc, char **argv)
 		ret = 2;
 	} else {
 		struct scn_exec *e = scn_exec_new(x);
-		char cmd[600];
+		char cmd[600], eraname[32];
 
 		printf("mmnlab %s replay: %s (strategy=%s seed=%" PRIu64 " execution %lu)\n",
 		       MMN_VERSION_STRING, trace, t.strategy, t.seed, t.execution);
-		printf("== %s  %s  era %s\n", x->name, label, era);
+		printf("== %s  %s  era %s\n", x->name, label,
+		       instance_era(x, eraname, sizeof(eraname)));
 		snprintf(cmd, sizeof(cmd), "mmnlab replay %s", trace);
 		cfg.replay = &t.schedule;
 		ret = mmn_explore_print_execution(stdout, &cfg, &scn_explore_ops, e,
