@@ -169,6 +169,8 @@ struct file {
 struct anon_vma {
 	struct anon_vma *root;		/* root of this anon_vma tree */
 	struct rw_semaphore rwsem;	/* only the root's is used */
+	spinlock_t lock;		/* era 2.6.33: anon_vma->lock, a spinlock
+					 * taken inside the rwsem */
 	/*
 	 * refcount (atomic): one per anon_vma_chain linking a VMA to it, one
 	 * per page whose ->mapping points at it (taken in

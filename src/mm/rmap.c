@@ -45,6 +45,7 @@ static struct anon_vma *anon_vma_alloc(void)
 	av->root = av;
 	av->refcount = 1;
 	mmn_rwsem_init(&av->rwsem.s, "anon_vma->rwsem");
+	spin_lock_init(&av->lock);
 	INIT_LIST_HEAD(&av->rb_root);
 	av->id = __atomic_add_fetch(&anon_vma_next_id, 1, __ATOMIC_RELAXED);
 	__mmn_stat_add(MMN_STAT_ANON_VMAS, 1);
@@ -67,6 +68,7 @@ void put_anon_vma(struct anon_vma *anon_vma)
 			return;
 		VM_WARN_ON(!list_empty(&anon_vma->rb_root));
 		mmn_rwsem_destroy(&anon_vma->rwsem.s);
+		spin_lock_destroy(&anon_vma->lock);
 		free(anon_vma);
 		__mmn_stat_add(MMN_STAT_ANON_VMAS, -1);
 		/* a child pins its root (if not its parent) and its parent */
@@ -76,23 +78,42 @@ void put_anon_vma(struct anon_vma *anon_vma)
 	}
 }
 
+/*
+ * era: 2.6.33's anon_vma->lock was a spinlock (the rmap locks became
+ * sleeping in 3.0): every holder is atomic, and so is every notifier
+ * called under it (reclaim, migration, khugepaged).  The lab keeps the
+ * rwsem for the lock order and takes the spinlock inside it.
+ */
+static bool anon_vma_is_spinlock(void)
+{
+	return mmn_era == MMN_ERA_2_6_33;
+}
+
 void anon_vma_lock_write(struct anon_vma *anon_vma)
 {
 	down_write(&anon_vma->root->rwsem);
+	if (anon_vma_is_spinlock())
+		spin_lock(&anon_vma->root->lock);
 }
 
 void anon_vma_unlock_write(struct anon_vma *anon_vma)
 {
+	if (anon_vma_is_spinlock())
+		spin_unlock(&anon_vma->root->lock);
 	up_write(&anon_vma->root->rwsem);
 }
 
 void anon_vma_lock_read(struct anon_vma *anon_vma)
 {
 	down_read(&anon_vma->root->rwsem);
+	if (anon_vma_is_spinlock())
+		spin_lock(&anon_vma->root->lock);
 }
 
 void anon_vma_unlock_read(struct anon_vma *anon_vma)
 {
+	if (anon_vma_is_spinlock())
+		spin_unlock(&anon_vma->root->lock);
 	up_read(&anon_vma->root->rwsem);
 }
 
