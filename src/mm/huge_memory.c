@@ -921,36 +921,13 @@ static void try_to_migrate_range(struct page *head, struct vm_area_struct *vma,
 	if (!start_pte)
 		goto out;
 	for (addr = start, ptep = start_pte; addr < end; addr += PAGE_SIZE, ptep++) {
-		pte_t pteval = ptep_get(ptep), swp_pte;
-		bool anon_exclusive;
-		swp_entry_t entry;
-		struct page *page;
+		pte_t pteval = ptep_get(ptep);
 
 		if (!pte_present(pteval) || pte_pfn(pteval) - hpfn >= HPAGE_PMD_NR)
 			continue;
-		page = pfn_to_page(pte_pfn(pteval));
-		anon_exclusive = PageAnonExclusive(page);
-		/* era: 2.6.33 invalidate_page under the PTL */
-		if (mmn_era == MMN_ERA_2_6_33)
-			pteval = ptep_clear_flush_notify(vma, addr, ptep);
-		else
-			pteval = ptep_clear_flush(vma, addr, ptep);
-		if (pte_dirty(pteval))
-			SetPageDirty(head);
-		if (pte_write(pteval))
-			entry = make_writable_migration_entry(page_to_pfn(page));
-		else if (anon_exclusive)
-			entry = make_readable_exclusive_migration_entry(page_to_pfn(page));
-		else
-			entry = make_readable_migration_entry(page_to_pfn(page));
-		if (anon_exclusive)
-			ClearPageAnonExclusive(page);
-		swp_pte = swp_entry_to_pte(entry);
-		if (pteval.pte & _PAGE_SOFT_DIRTY)
-			swp_pte = pte_swp_mksoft_dirty(swp_pte);
-		set_pte_at(mm, addr, ptep, swp_pte);
-		page_remove_rmap(page, vma);
-		put_page(page);		/* the pte's; the caller holds one */
+		/* the pte's reference goes; the caller holds one */
+		set_pte_migration_entry(vma, addr, ptep, pfn_to_page(pte_pfn(pteval)),
+					head);
 	}
 	pte_unmap_unlock(start_pte, ptl);
 out:

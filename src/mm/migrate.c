@@ -84,33 +84,26 @@ void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, unsigned long addr)
 
 /* ---- try_to_migrate ------------------------------------------------------- */
 
-static bool try_to_migrate_one(struct page *page, struct vm_area_struct *vma,
-			       unsigned long address, void *arg)
+/*
+ * The present pte of @page at @addr becomes a migration entry (PTL held):
+ * P+F (2.6.33: with invalidate_page under the PTL; 6.1 calls no
+ * invalidate_range here, the entry is non-present), the dirty bit moved to
+ * @dirty (the page, or its THP head), the entry as writable, exclusive or
+ * readable, soft-dirty kept, the rmap and the pte's reference gone.
+ */
+void set_pte_migration_entry(struct vm_area_struct *vma, unsigned long addr,
+			     pte_t *ptep, struct page *page, struct page *dirty)
 {
-	struct mm_struct *mm = vma->vm_mm;
-	struct mmu_notifier_range range;
+	bool anon_exclusive = PageAnon(page) && PageAnonExclusive(page);
 	swp_entry_t entry;
-	pte_t *ptep, pteval, swp_pte;
-	spinlock_t *ptl;
-	bool anon_exclusive;
+	pte_t pteval, swp_pte;
 
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address,
-				address + PAGE_SIZE);
-	/* era: 2.6.33: no range pair, invalidate_page under the PTL */
-	if (mm_era_page_range_pair())
-		mmu_notifier_invalidate_range_start(&range);
-	ptep = page_vma_mapped_pte(page, vma, address, &ptl);
-	if (!ptep)
-		goto out;
-	anon_exclusive = PageAnon(page) && PageAnonExclusive(page);
-	/* era: 2.6.33 invalidate_page under the PTL; 6.1 calls no
-	 * invalidate_range here (the migration entry is non-present) */
 	if (mmn_era == MMN_ERA_2_6_33)
-		pteval = ptep_clear_flush_notify(vma, address, ptep);
+		pteval = ptep_clear_flush_notify(vma, addr, ptep);
 	else
-		pteval = ptep_clear_flush(vma, address, ptep);
+		pteval = ptep_clear_flush(vma, addr, ptep);
 	if (pte_dirty(pteval))
-		SetPageDirty(page);
+		SetPageDirty(dirty);
 	if (pte_write(pteval))
 		entry = make_writable_migration_entry(page_to_pfn(page));
 	else if (anon_exclusive)
@@ -122,9 +115,28 @@ static bool try_to_migrate_one(struct page *page, struct vm_area_struct *vma,
 	swp_pte = swp_entry_to_pte(entry);
 	if (pteval.pte & _PAGE_SOFT_DIRTY)
 		swp_pte = pte_swp_mksoft_dirty(swp_pte);
-	set_pte_at(mm, address, ptep, swp_pte);
+	set_pte_at(vma->vm_mm, addr, ptep, swp_pte);
 	page_remove_rmap(page, vma);
 	put_page(page);			/* the pte's reference */
+}
+
+static bool try_to_migrate_one(struct page *page, struct vm_area_struct *vma,
+			       unsigned long address, void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	spinlock_t *ptl;
+	pte_t *ptep;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address,
+				address + PAGE_SIZE);
+	/* era: 2.6.33: no range pair, invalidate_page under the PTL */
+	if (mm_era_page_range_pair())
+		mmu_notifier_invalidate_range_start(&range);
+	ptep = page_vma_mapped_pte(page, vma, address, &ptl);
+	if (!ptep)
+		goto out;
+	set_pte_migration_entry(vma, address, ptep, page, page);
 	pte_unmap_unlock(ptep, ptl);
 out:
 	if (mm_era_page_range_pair())
