@@ -154,6 +154,35 @@ TEST(correct_silent_fork_cow_munmap_mprotect_dontneed)
  * flushes after range_end.  A device write through the IOTLB's writable
  * entry in between happens before the device's contract point: silent.
  */
+/*
+ * A read-only IOTLB entry whose pte the primary upgrades in place, with no
+ * flush (the child exits; the parent's write fault reuses the page:
+ * wp_page_reuse, x86 flushes nobody for an upgrade).  The device's write
+ * hits the read-only entry: the IOMMU walks again before faulting, as the
+ * CPU does, and the write goes through -- before, it faulted forever (a
+ * livelock seen under ASan in test_sva_mt, 6 runs in 40).
+ */
+TEST(correct_readonly_entry_upgraded_in_place)
+{
+	struct rig g;
+	uint64_t v;
+	int err;
+
+	ASSERT_EQ(rig_init(&g, "correct"), 0);
+	ASSERT_EQ(mmn_store(g.mm, g.va, VAL_A), 0);
+	g.child = mmn_fork(g.mm, &err);
+	ASSERT_TRUE(g.child);
+	ASSERT_EQ(dev_rd(&g, g.va, &v), 0);		/* caches it read-only */
+	EXPECT_EQ(v, VAL_A);
+	mmn_exit(g.child);
+	g.child = NULL;
+	ASSERT_EQ(dev_wr(&g, g.va, VAL_B), 0);		/* GUP reuses, in place */
+	ASSERT_EQ(mmn_load(g.mm, g.va, &v), 0);
+	EXPECT_EQ(v, VAL_B);
+	EXPECT_EQ(rig_fini(&g), 0);
+	EXPECT_EQ(mmn_report_count(), 0);
+}
+
 TEST(correct_iotlb_hit_before_flush_is_legal)
 {
 	struct rig g;

@@ -247,6 +247,17 @@ static int sva_dma(struct mmn_device *dev, unsigned long va, bool write,
 			return -EFAULT;
 		}
 		e = sva_iotlb_lookup(sva, va);
+		if (e && write && !e->spte.writable) {
+			/*
+			 * A write hits a read-only entry: like the CPU's, the
+			 * IOMMU walks again before it reports a fault, so an
+			 * entry the primary upgraded since (RO -> RW in place:
+			 * wp_page_reuse, mprotect; x86 flushes nobody for an
+			 * upgrade) is not a fault forever.
+			 */
+			e->valid = false;
+			e = NULL;
+		}
 		if (e) {
 			ret = write ? mmn_dev_write(dev, &e->spte, va, *val) :
 				      mmn_dev_read(dev, &e->spte, va, val);
