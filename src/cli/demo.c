@@ -28,6 +28,7 @@
 #include "cli/cli.h"
 #include "mirrors/dmirror.h"
 #include "mirrors/kvm.h"
+#include "mirrors/xpmem.h"
 
 struct demo_result {
 	uint64_t parent, child;
@@ -41,6 +42,8 @@ static void hold_worker(struct mmn_device *dev, bool hold)
 		dmirror_hold_worker(dev, hold);
 	else if (dev->ops == mmn_driver_kvm.ops)
 		kvm_hold_worker(dev, hold);
+	else if (dev->ops == mmn_driver_xpmem.ops)
+		xpmem_hold_worker(dev, hold);
 }
 
 static int demo_one(const struct mmn_driver *drv, const char *form,
