@@ -955,9 +955,8 @@ static void remap_folio_range(unsigned long hpfn, struct vm_area_struct *vma,
 	if (!start_pte)
 		return;
 	for (addr = start, ptep = start_pte; addr < end; addr += PAGE_SIZE, ptep++) {
-		pte_t old = ptep_get(ptep), pte;
+		pte_t old = ptep_get(ptep);
 		swp_entry_t entry;
-		struct page *page;
 		unsigned long pfn;
 
 		if (!is_swap_pte(old))
@@ -968,19 +967,7 @@ static void remap_folio_range(unsigned long hpfn, struct vm_area_struct *vma,
 		pfn = swp_offset_pfn(entry);
 		if (pfn - hpfn >= HPAGE_PMD_NR)
 			continue;
-		page = pfn_to_page(pfn);
-		pte = pte_mkold(pfn_pte(pfn, vma->vm_page_prot));
-		if (pte_swp_soft_dirty(old))
-			pte = pte_mksoft_dirty(pte);
-		if (is_writable_migration_entry(entry) && (vma->vm_flags & VM_WRITE))
-			pte = pte_mkwrite(pte);
-		get_page(page);		/* the pte's reference */
-		page_mapcount_inc(page);
-		inc_mm_counter(mm, true);
-		if (is_writable_migration_entry(entry) ||
-		    is_readable_exclusive_migration_entry(entry))
-			SetPageAnonExclusive(page);
-		set_pte_at(mm, addr, ptep, pte);
+		set_pte_from_migration_entry(vma, addr, ptep, old, pfn_to_page(pfn));
 	}
 	pte_unmap_unlock(start_pte, ptl);
 }

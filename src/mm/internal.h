@@ -545,6 +545,8 @@ int madvise_free_vma(struct vm_area_struct *vma, unsigned long start,
 /* migrate.c */
 void set_pte_migration_entry(struct vm_area_struct *vma, unsigned long addr,
 			     pte_t *ptep, struct page *page, struct page *dirty);
+void set_pte_from_migration_entry(struct vm_area_struct *vma, unsigned long addr,
+				  pte_t *ptep, pte_t old, struct page *page);
 void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, unsigned long addr);
 
 /* memory.c: zap a range of one VMA inside the caller's gather and range */

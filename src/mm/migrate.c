@@ -153,6 +153,31 @@ static void try_to_migrate(struct page *page)
 
 /* ---- remove_migration_ptes ------------------------------------------------ */
 
+/*
+ * The migration entry @old at @addr (PTL held) maps @page again: not
+ * young, soft-dirty kept, writable if the entry was and the VMA is,
+ * exclusive if the entry said so (anon), the pte's reference and mapcount
+ * taken.  No notifier: the entry was not present.
+ */
+void set_pte_from_migration_entry(struct vm_area_struct *vma, unsigned long addr,
+				  pte_t *ptep, pte_t old, struct page *page)
+{
+	swp_entry_t entry = pte_to_swp_entry(old);
+	pte_t pte = pte_mkold(pfn_pte(page_to_pfn(page), vma->vm_page_prot));
+
+	if (pte_swp_soft_dirty(old))
+		pte = pte_mksoft_dirty(pte);
+	if (is_writable_migration_entry(entry) && (vma->vm_flags & VM_WRITE))
+		pte = pte_mkwrite(pte);
+	get_page(page);			/* the pte's reference */
+	page_mapcount_inc(page);
+	inc_mm_counter(vma->vm_mm, PageAnon(page));
+	if (PageAnon(page) && (is_writable_migration_entry(entry) ||
+			       is_readable_exclusive_migration_entry(entry)))
+		SetPageAnonExclusive(page);
+	set_pte_at(vma->vm_mm, addr, ptep, pte);
+}
+
 struct rmap_migration {
 	struct page *old;		/* the pfn the entries name */
 };
@@ -165,7 +190,7 @@ static bool remove_migration_pte(struct page *new, struct vm_area_struct *vma,
 	pmd_t *pmd = mm_find_pmd(mm, address);
 	swp_entry_t entry;
 	spinlock_t *ptl;
-	pte_t *ptep, old_pte, pte;
+	pte_t *ptep, old_pte;
 
 	if (!pmd)
 		return true;
@@ -180,18 +205,7 @@ static bool remove_migration_pte(struct page *new, struct vm_area_struct *vma,
 	    swp_offset_pfn(entry) != page_to_pfn(rm->old))
 		goto unlock;
 
-	pte = pte_mkold(pfn_pte(page_to_pfn(new), vma->vm_page_prot));
-	if (pte_swp_soft_dirty(old_pte))
-		pte = pte_mksoft_dirty(pte);
-	if (is_writable_migration_entry(entry) && (vma->vm_flags & VM_WRITE))
-		pte = pte_mkwrite(pte);
-	get_page(new);			/* the pte's reference */
-	page_mapcount_inc(new);
-	inc_mm_counter(mm, PageAnon(new));
-	if (PageAnon(new) && (is_writable_migration_entry(entry) ||
-			      is_readable_exclusive_migration_entry(entry)))
-		SetPageAnonExclusive(new);
-	set_pte_at(mm, address, ptep, pte);
+	set_pte_from_migration_entry(vma, address, ptep, old_pte, new);
 unlock:
 	pte_unmap_unlock(ptep, ptl);
 	return true;
