@@ -18,22 +18,7 @@
 
 #include "scenario/scenario.h"
 
-/* ---- one instance under the explorer --------------------------------- */
-
-static void op_run(void *arg)
-{
-	scn_setup(arg);
-	scn_run(arg);
-	scn_teardown(arg);
-}
-
-static void op_teardown(void *arg)
-{
-	if (mmn_explore_aborted())
-		scn_abandon(arg);
-}
-
-static const struct mmn_explore_ops ops = { .run = op_run, .teardown = op_teardown };
+/* ---- one instance under the explorer (scn_explore_ops) ---------------- */
 
 struct inst {
 	struct scn_scenario *all[SCN_MAX_INSTANCES];
@@ -102,7 +87,7 @@ static inline int explore_cfg(const struct scn_scenario *x, struct mmn_explore_c
 
 	if (!e)
 		return -ENOMEM;
-	ret = mmn_explore(cfg, &ops, e, &r);
+	ret = mmn_explore(cfg, &scn_explore_ops, e, &r);
 	o->cpu = cpu_seconds() - c0;
 	scn_exec_free(e);
 	if (ret) {

@@ -243,34 +243,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* ---- the explorer's view of a scenario instance ----------------------- */
-
-/*
- * One execution is setup + run + teardown in a single phase of the
- * explorer: the drivers' own tasks (deferred-invalidation workers) live
- * from bind in setup to unbind in teardown, and the explorer abandons the
- * tasks a phase leaves unjoined.  An execution cut short (deadlock,
- * livelock) only gets the checker switched off: its world is abandoned
- * with its agents (the explorer runs executions in a child process).
- */
-static void op_run(void *arg)
-{
-	scn_setup(arg);
-	scn_run(arg);
-	scn_teardown(arg);
-}
-
-static void op_teardown(void *arg)
-{
-	if (mmn_explore_aborted())
-		scn_abandon(arg);
-}
-
-static const struct mmn_explore_ops scn_explore_ops = {
-	.run = op_run,
-	.teardown = op_teardown,
-};
-
 /* Does the report text hold a violation of @kind? */
 static bool report_has_kind(const char *report, int kind)
 {

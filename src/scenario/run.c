@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 
 #include <mmn/device.h>
+#include <mmn/explore.h>
 #include <mmn/mm.h>
 #include <mmn/rt.h>
 #include <mmn/linux/sched.h>
@@ -448,3 +449,30 @@ void scn_abandon(struct scn_exec *x)
 	mmn_check_end();
 	x->world = false;
 }
+
+/*
+ * The explorer's view of an instance (mmnlab run/explore/replay, the
+ * benchmarks).  One execution is setup + run + teardown in a single phase
+ * of the explorer: the drivers' own tasks (deferred-invalidation workers)
+ * live from bind in setup to unbind in teardown, and the explorer abandons
+ * the tasks a phase leaves unjoined.  An execution cut short (deadlock,
+ * livelock) only gets the checker switched off: its world is abandoned
+ * with its agents (the explorer runs executions in a child process).
+ */
+static void scn_explore_run(void *arg)
+{
+	scn_setup(arg);
+	scn_run(arg);
+	scn_teardown(arg);
+}
+
+static void scn_explore_teardown(void *arg)
+{
+	if (mmn_explore_aborted())
+		scn_abandon(arg);
+}
+
+const struct mmn_explore_ops scn_explore_ops = {
+	.run = scn_explore_run,
+	.teardown = scn_explore_teardown,
+};

@@ -228,5 +228,8 @@ void scn_teardown(struct scn_exec *x);
 void scn_abandon(struct scn_exec *x);
 /* Did setup fail (e.g. a driver refused to bind)?  The message, or NULL. */
 const char *scn_exec_error(const struct scn_exec *x);
+/* An instance under mmn_explore(): the argument is its struct scn_exec. */
+struct mmn_explore_ops;
+extern const struct mmn_explore_ops scn_explore_ops;
 
 #endif
