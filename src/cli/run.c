@@ -290,6 +290,19 @@ static const char *instance_era(const struct scn_scenario *x, char *buf, size_t 
 	return mmn_era_full_name(x->era, opts, buf, n);
 }
 
+/* Append "@word PATH" to @buf for each plugin driver the instance binds. */
+static void append_plugins(const struct scn_scenario *x, const char *word,
+			   char *buf, size_t n)
+{
+	for (int i = 0; i < x->nmirrors; i++) {
+		const char *p = mmn_cli_plugin_path(x->mirrors[i].driver);
+		size_t len = strlen(buf);
+
+		if (p && len < n)
+			snprintf(buf + len, n - len, " %s %s", word, p);
+	}
+}
+
 /*
  * The identity of an instance, for trace files: "PATH era E mirror D/F",
  * then " plugin ABSPATH" for each plugin driver it binds, so that replay
@@ -297,21 +310,12 @@ static const char *instance_era(const struct scn_scenario *x, char *buf, size_t 
  */
 static void instance_identity(const struct scn_scenario *x, char *buf, size_t n)
 {
-	char label[96];
-	size_t len;
+	char label[96], era[32];
 
 	scn_instance_label(x, label, sizeof(label));
-	char era[32];
-
 	snprintf(buf, n, "%s era %s mirror %s", x->file, instance_era(x, era, sizeof(era)),
 		 label);
-	for (int i = 0; i < x->nmirrors; i++) {
-		const char *p = mmn_cli_plugin_path(x->mirrors[i].driver);
-
-		len = strlen(buf);
-		if (p && len < n)
-			snprintf(buf + len, n - len, " plugin %s", p);
-	}
+	append_plugins(x, "plugin", buf, n);
 }
 
 /*
@@ -340,13 +344,7 @@ static void instance_replay_command(const struct opts *o, const struct scn_scena
 		snprintf(buf + len, n - len, " --bound %u", o->cfg.preemption_bound);
 	else if (len < n)
 		snprintf(buf + len, n - len, " --runs %lu", o->cfg.runs);
-	for (int i = 0; i < x->nmirrors; i++) {
-		const char *p = mmn_cli_plugin_path(x->mirrors[i].driver);
-
-		len = strlen(buf);
-		if (p && len < n)
-			snprintf(buf + len, n - len, " --mirror-plugin %s", p);
-	}
+	append_plugins(x, "--mirror-plugin", buf, n);
 }
 
 /*
